@@ -1,0 +1,31 @@
+"""The commands of `tune`: each takes Hydra overrides and returns an exit code."""
+from __future__ import annotations
+
+from .config import compose, group_options
+
+
+def _recipe_and_overrides(overrides: list[str]) -> tuple[str | None, list[str]]:
+    recipe = next((o.split("=", 1)[1] for o in overrides if o.startswith("recipe=")), None)
+    return recipe, [o for o in overrides if not o.startswith("recipe=")]
+
+
+def compose_cli(overrides: list[str]):
+    recipe, rest = _recipe_and_overrides(overrides)
+    return compose(recipe, rest)
+
+
+def cmd_preview(overrides: list[str]) -> int:
+    from .preview import run_preview
+    return run_preview(compose_cli(overrides))
+
+
+def cmd_recipes(overrides: list[str]) -> int:
+    for name in group_options("recipe"):
+        print(name)
+    return 0
+
+
+COMMANDS = {
+    "preview": cmd_preview,
+    "recipes": cmd_recipes,
+}

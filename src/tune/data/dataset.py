@@ -1,0 +1,150 @@
+"""Files -> conversations -> tokenised examples, as a ``datasets.Dataset``.
+
+The record -> conversation step runs here in one pass so that errors carry FILE:LINE and every
+skipped record is counted by reason; tokenisation then runs with ``Dataset.map`` (batched,
+``num_proc`` workers, Arrow-backed).
+"""
+from __future__ import annotations
+
+import random
+import sys
+from dataclasses import dataclass
+from itertools import islice
+
+import datasets
+
+from ..errors import ConfigError, DataError
+from .conversation import Conversation, InvalidConversation
+from .formats import detect_format, get_format
+from .labels import build_example, tokenize_segment_batch
+from .reading import RawRecord, expand_paths, read_records
+from .summary import DataSummary
+
+DETECT_SAMPLE = 20
+
+
+@dataclass
+class Source:
+    path: str
+    format: str = "auto"
+    weight: float = 1.0
+    encoding: str = "utf-8"
+
+
+def sources_of(cfg) -> list[Source]:
+    """data.path/format, or data.mix entries (each {path, format, weight, encoding})."""
+    mix = list(getattr(cfg, "mix", None) or [])
+    if mix:
+        return [Source(m["path"], m.get("format", "auto"), float(m.get("weight", 1.0)),
+                       m.get("encoding", cfg.encoding)) for m in mix]
+    if not cfg.path:
+        raise ConfigError("data.path: not set (give data.path=FILE, or data=NAME from configs/data/)")
+    return [Source(cfg.path, cfg.format, 1.0, cfg.encoding)]
+
+
+def load_conversations(source: Source, on_error: str = "raise", log=None) -> tuple[list[dict], DataSummary]:
+    """Read every file of a source into conversation rows ({messages, tools, source, line})."""
+    if on_error not in ("raise", "skip"):
+        raise ConfigError(f"data.on_error: {on_error!r} is not one of raise, skip")
+    log = log or _stderr
+    summary, rows = DataSummary(), []
+    for path in expand_paths(source.path):
+        records = read_records(path, source.encoding)
+        fmt_name, note = source.format, ""
+        if fmt_name == "auto":
+            head = list(islice(records, DETECT_SAMPLE))
+            fmt_name = detect_format([r.record for r in head])
+            if fmt_name is None:
+                raise DataError("data.format=auto: no known format matches the first records; set data.format "
+                                "(e.g. alpaca, sharegpt, openai, dolly, belle, firefly, cmedqa2)", source=path)
+            note = ", auto-detected"
+            log(f"tune data: {path}: data.format=auto chose {fmt_name!r}")
+            records = _chain(head, records)
+        adapter = get_format(fmt_name)
+        summary.sources.append(f"{path} (format {fmt_name}{note})")
+        for raw in records:
+            summary.records_read += 1
+            try:
+                conv = _convert(adapter, raw)
+            except DataError as err:
+                if on_error == "raise":
+                    raise
+                summary.skipped[err.reason if not err.field else f"{err.field}: {err.reason}"] += 1
+                continue
+            rows.append({"messages": conv.to_dicts(), "tools": conv.tools, "source": path, "line": raw.line})
+    if source.weight != 1.0:
+        rows = _sample(rows, source.weight)
+    return rows, summary
+
+
+def _convert(adapter, raw: RawRecord) -> Conversation:
+    if raw.error:
+        raise DataError(raw.error, source=raw.source, line=raw.line)
+    if not isinstance(raw.record, dict):
+        raise DataError(f"expected a JSON object, got {type(raw.record).__name__}", source=raw.source, line=raw.line)
+    try:
+        return adapter.to_conversation(raw.record)
+    except InvalidConversation as err:
+        raise DataError(err.reason, source=raw.source, line=raw.line, field=err.field) from None
+
+
+def _sample(rows: list[dict], weight: float, seed: int = 0) -> list[dict]:
+    """Weight w keeps round(w * n) rows: whole copies for w >= 1, then a seeded sample for the rest."""
+    n = round(weight * len(rows))
+    whole, rest = divmod(n, len(rows)) if rows else (0, 0)
+    return rows * whole + random.Random(seed).sample(rows, rest)
+
+
+def _chain(head, tail):
+    yield from head
+    yield from tail
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def tokenize_rows(batch: dict, tokenizer, renderer, max_length, train_on_prompt, mask_history, system) -> dict:
+    """Dataset.map function: conversation rows -> input_ids, labels and flags."""
+    segments = [renderer.render(Conversation.from_dicts(m, t), system=system)
+                for m, t in zip(batch["messages"], batch["tools"])]
+    ids = tokenize_segment_batch(tokenizer, segments)
+    out = {"input_ids": [], "labels": [], "truncated": [], "n_labelled": []}
+    for segs, seg_ids in zip(segments, ids):
+        ex = build_example(segs, seg_ids, max_length, train_on_prompt, mask_history)
+        out["input_ids"].append(ex.input_ids)
+        out["labels"].append(ex.labels)
+        out["truncated"].append(ex.truncated)
+        out["n_labelled"].append(ex.n_labelled)
+    return out
+
+
+def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset, DataSummary]:
+    """Load every source of ``cfg`` (the data config) and tokenise it; examples keep input order.
+
+    Returns the dataset (columns messages, source, line, input_ids, labels) and the summary.
+    Raises DataError on bad input when cfg.on_error == 'raise'.
+    """
+    summary, rows = DataSummary(), []
+    for source in sources_of(cfg):
+        src_rows, src_summary = load_conversations(source, cfg.on_error, log)
+        rows += src_rows
+        summary.merge(src_summary)
+    if getattr(cfg, "max_samples", None):
+        rows = rows[: cfg.max_samples]
+    ds = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict(
+        {"messages": [], "tools": [], "source": [], "line": []})
+    ds = ds.map(tokenize_rows, batched=True, batch_size=256,
+                num_proc=cfg.num_proc if cfg.num_proc and cfg.num_proc > 1 and len(ds) > 1000 else None,
+                fn_kwargs=dict(tokenizer=tokenizer, renderer=renderer, max_length=cfg.max_length,
+                               train_on_prompt=cfg.train_on_prompt, mask_history=cfg.mask_history,
+                               system=getattr(cfg, "system", None)),
+                desc="tokenising", load_from_cache_file=False)
+    truncated, n_labelled = ds["truncated"], ds["n_labelled"]
+    summary.truncated = sum(1 for t, n in zip(truncated, n_labelled) if t and n > 0)
+    summary.no_labelled_token = sum(1 for n in n_labelled if n == 0)
+    if summary.no_labelled_token:
+        ds = ds.filter(lambda n: n > 0, input_columns="n_labelled", desc="dropping examples with no labelled token")
+    ds = ds.remove_columns(["truncated", "n_labelled", "tools"])
+    summary.examples_kept = len(ds)
+    return ds, summary

@@ -1,0 +1,36 @@
+"""Counts of what happened to every record, so nothing disappears uncounted."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DataSummary:
+    records_read: int = 0
+    examples_kept: int = 0
+    skipped: Counter = field(default_factory=Counter)   # reason -> count (bad records, on_error=skip)
+    truncated: int = 0
+    no_labelled_token: int = 0
+    sources: list[str] = field(default_factory=list)    # "FILE (format F[, auto-detected])"
+
+    def merge(self, other: "DataSummary") -> None:
+        self.records_read += other.records_read
+        self.examples_kept += other.examples_kept
+        self.skipped.update(other.skipped)
+        self.truncated += other.truncated
+        self.no_labelled_token += other.no_labelled_token
+        self.sources += other.sources
+
+    def lines(self) -> list[str]:
+        skipped = sum(self.skipped.values())
+        reasons = ", ".join(f"{r}: {n}" for r, n in self.skipped.most_common())
+        return [f"tune data: {s}" for s in self.sources] + [
+            f"tune data: records read {self.records_read}, examples kept {self.examples_kept}, "
+            f"skipped {skipped}" + (f" ({reasons})" if reasons else "")
+            + f", truncated {self.truncated}, dropped for no labelled token {self.no_labelled_token}"]
+
+    def to_dict(self) -> dict:
+        return {"records_read": self.records_read, "examples_kept": self.examples_kept,
+                "skipped": dict(self.skipped), "truncated": self.truncated,
+                "no_labelled_token": self.no_labelled_token, "sources": self.sources}

@@ -1,0 +1,61 @@
+"""The ``tokenizer`` template: the model's own Jinja chat_template, cut into segments.
+
+Jinja templates give one string, not segments, so the assistant spans are found by rendering
+growing prefixes of the conversation and taking the differences (the template must be
+prefix-stable, which chat templates in practice are; we check and say so when one is not).
+"""
+from __future__ import annotations
+
+from ..errors import ConfigError
+from .conversation import Conversation
+from .templates import Segment
+
+
+class TokenizerTemplateRenderer:
+    name = "tokenizer"
+
+    def __init__(self, tokenizer):
+        if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+            raise ConfigError("template=tokenizer: this tokenizer has no chat_template; pick a named template "
+                              "(e.g. template=chatml)")
+        self.tokenizer = tokenizer
+        probe = [{"role": "user", "content": "u"}, {"role": "assistant", "content": "PROBE"}]
+        full = self._apply(probe, False)
+        self._end_of_turn = full[full.rindex("PROBE") + len("PROBE"):]
+
+    @property
+    def end_of_turn(self) -> str:
+        return self._end_of_turn
+
+    @property
+    def stop_strings(self) -> list[str]:
+        return [s for s in [self._end_of_turn.strip(), self.tokenizer.eos_token] if s]
+
+    def _apply(self, messages: list[dict], add_generation_prompt: bool) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+    def render(self, conv: Conversation, add_generation_prompt: bool = False, system: str | None = None) -> list[Segment]:
+        rows = conv.to_dicts()
+        if system is not None:
+            rows = [{"role": "system", "content": system}] + [r for r in rows if r["role"] != "system"]
+        rows = [{"role": r["role"], "content": r["content"]} for r in rows]
+        offset = len(rows) - len(conv.messages)
+        segs, done = [], ""
+        for k, msg in enumerate(conv.messages):
+            if msg.role != "assistant":
+                continue
+            before = self._apply(rows[: offset + k], True)
+            after = self._apply(rows[: offset + k + 1], False)
+            if not (before.startswith(done) and after.startswith(before)):
+                raise ConfigError("template=tokenizer: the tokenizer's chat_template is not prefix-stable, so the "
+                                  "assistant spans cannot be found; pick a named template")
+            segs.append(Segment(before[len(done):]))
+            segs.append(Segment(after[len(before):], labelled=msg.train, turn=k))
+            done = after
+        tail = self._apply(rows, add_generation_prompt) if (add_generation_prompt or not segs) else done
+        if tail.startswith(done) and len(tail) > len(done):
+            segs.append(Segment(tail[len(done):]))
+        return [s for s in segs if s.text]
+
+    def render_text(self, conv: Conversation, add_generation_prompt: bool = False, system: str | None = None) -> str:
+        return "".join(s.text for s in self.render(conv, add_generation_prompt, system))

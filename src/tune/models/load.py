@@ -1,0 +1,36 @@
+"""Load a tokenizer and a causal LM from the tiny default, a local folder, or a hub id."""
+from __future__ import annotations
+
+import os
+
+from ..errors import ConfigError
+from .tiny import tiny_model_dir
+
+
+def resolve_model_path(model_cfg) -> str:
+    """model.name_or_path, or the cached tiny model (built if needed) when it is unset/'tiny'."""
+    path = model_cfg.name_or_path
+    if not path or path == "tiny":
+        t = model_cfg.tiny
+        return tiny_model_dir(hidden_size=t.hidden_size, num_layers=t.num_layers, num_heads=t.num_heads,
+                              num_kv_heads=t.num_kv_heads, intermediate_size=t.intermediate_size,
+                              vocab_size=t.vocab_size, seed=t.seed)
+    if os.path.isdir(os.path.expanduser(path)):
+        return os.path.expanduser(path)
+    if path.startswith((".", "/", "~")) or path.count("/") > 1 or os.path.exists(path):
+        raise ConfigError(f"model.name_or_path: folder {path!r} not found (give a Hugging Face model folder or a hub id)")
+    return path  # a hub id; loading fails with a clear line when no hub is reachable
+
+
+def load_tokenizer(model_cfg):
+    from transformers import AutoTokenizer
+
+    path = resolve_model_path(model_cfg)
+    try:
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
+    except OSError as err:
+        raise ConfigError(f"model.name_or_path: cannot load a tokenizer from {path!r} "
+                          f"({str(err).splitlines()[0]})") from None
+    if tok.pad_token is None:  # Llama-style tokenizers ship without one; batches need it
+        tok.pad_token = tok.eos_token
+    return tok

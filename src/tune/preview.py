@@ -1,0 +1,57 @@
+"""`tune preview`: show exactly what the model will be trained on.
+
+Contract (stable, used to check the toolkit from outside): one JSON object per kept example, in
+input order: {"messages": [{"role", "content"}...], "input_ids": [...], "labels": [...]}, with
+labels[i] either -100 or input_ids[i]. The data summary goes to stderr.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from .data.dataset import build_dataset
+from .data.labels import IGNORE_INDEX
+from .data.templates import get_template
+from .models.load import load_tokenizer
+
+GREEN, RESET = "\033[32;1m", "\033[0m"
+
+
+def run_preview(cfg) -> int:
+    tokenizer = load_tokenizer(cfg.model)
+    renderer = get_template(cfg.template.name, tokenizer)
+    ds, summary = build_dataset(cfg.data, tokenizer, renderer)
+    limit = cfg.preview.limit
+    rows = ds if limit is None else ds.select(range(min(limit, len(ds))))
+    out = open(cfg.preview.out, "w", encoding="utf-8") if cfg.preview.out else sys.stdout
+    try:
+        for row in rows:
+            if cfg.preview.format == "text":
+                out.write(render_text_view(row, tokenizer, colour=out.isatty()) + "\n")
+            else:
+                messages = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
+                out.write(json.dumps({"messages": messages, "input_ids": row["input_ids"], "labels": row["labels"]},
+                                     ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    return 0
+
+
+def render_text_view(row: dict, tokenizer, colour: bool) -> str:
+    """The example's text with labelled spans in colour (terminal) or [[double brackets]]."""
+    start, end = (GREEN, RESET) if colour else ("[[", "]]")
+    parts, run, run_labelled = [], [], None
+    for tok, lab in zip(row["input_ids"], row["labels"]):
+        labelled = lab != IGNORE_INDEX
+        if run and labelled != run_labelled:
+            parts.append((run_labelled, tokenizer.decode(run)))
+            run = []
+        run.append(tok)
+        run_labelled = labelled
+    if run:
+        parts.append((run_labelled, tokenizer.decode(run)))
+    text = "".join(f"{start}{t}{end}" if lab else t for lab, t in parts)
+    return f"--- {row['source']}:{row['line']} ({len(row['input_ids'])} tokens)\n{text}"
