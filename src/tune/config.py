@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, List, Optional
+from typing import Any, List, Optional, get_type_hints
 
 from .errors import ConfigError
 
@@ -170,19 +170,19 @@ def _register() -> None:
 
 
 def _valid_keys(path: str) -> list[str]:
+    """The field names of the dataclass that holds ``path``'s last part ([] when not a schema node)."""
     node: Any = TuneConfig
     for part in path.split(".")[:-1]:
-        hit = next((f for f in fields(node) if f.name == part), None) if is_dataclass(node) else None
-        if hit is None:
+        hint = get_type_hints(node).get(part) if is_dataclass(node) else None
+        if hint is None:
             return []
-        node = hit.default_factory() if hit.default_factory is not Any else None  # type: ignore[misc]
-        node = type(node) if is_dataclass(node) else node
+        node = hint
     return [f.name for f in fields(node)] if is_dataclass(node) else []
 
 
 def _explain(err: Exception, overrides: list[str]) -> ConfigError:
     """Hydra/OmegaConf errors are long; say the key and the valid choices in one line."""
-    msg = str(err)
+    msg = f"{err}\n{err.__cause__ or ''}"
     m = re.search(r"Could not find '(\w+)/([^']*)'", msg) or re.search(r"In '[^']*': Could not find '(\w+)/([^']*)'", msg)
     if m:
         group, name = m.group(1), m.group(2)

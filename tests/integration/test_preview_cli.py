@@ -1,0 +1,70 @@
+"""`tune preview` as an outside checker uses it: JSONL contract, summary on stderr, one-line errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import shared
+
+PY = [sys.executable, "-m", "tune"]
+
+
+def run(*args, **kw):
+    return subprocess.run(PY + list(args), capture_output=True, text=True, timeout=300, **kw)
+
+
+@pytest.mark.parametrize("rel,fmt,template", [
+    ("sharegpt/dummy_conversation.json", "sharegpt", "vicuna_v1.1"),
+    ("alpaca/alpaca_zh_demo.json", "alpaca", "chatglm2"),
+    ("messages/v1_sft_demo.jsonl", "openai", "chatml"),
+])
+def test_preview_jsonl_contract(rel, fmt, template, tmp_path):
+    out = tmp_path / "p.jsonl"
+    r = run("preview", f"data.path={shared(rel)}", f"data.format={fmt}", f"template={template}",
+            "data.max_length=128", "preview.limit=50", f"preview.out={out}")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 50
+    for row in rows:
+        assert set(row) == {"messages", "input_ids", "labels"}
+        assert len(row["input_ids"]) == len(row["labels"]) <= 128
+        assert all(l == -100 or l == t for t, l in zip(row["input_ids"], row["labels"]))
+        assert any(l != -100 for l in row["labels"])
+        assert {m["role"] for m in row["messages"]} <= {"system", "user", "assistant", "tool"}
+    assert "records read" in r.stderr and "examples kept" in r.stderr
+
+
+def test_preview_text_view_brackets_labels(tmp_path):
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps([{"instruction": "Say hi", "input": "", "output": "hi"}]))
+    r = run("preview", f"data.path={data}", "template=vicuna_v1.1", "preview.format=text")
+    assert r.returncode == 0, r.stderr
+    assert "ASSISTANT: [[hi</s>]]" in r.stdout
+
+
+def test_bad_record_one_line_error_and_exit_code(tmp_path):
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c", "outptu": "d"}\n')
+    r = run("preview", f"data.path={data}", "data.format=alpaca")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == f"tune: {data}:2: output: missing"
+
+
+def test_unknown_template_lists_valid_names():
+    r = run("preview", "template=nope")
+    assert r.returncode == 2
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("tune: template=nope: unknown template (valid: ") and "vicuna_v1.1" in last
+
+
+def test_misspelt_key_names_the_key():
+    r = run("preview", "data.max_lenght=5")
+    assert r.returncode == 2
+    last = r.stderr.strip().splitlines()[-1]
+    assert "data.max_lenght" in last and "max_length" in last
+
+
+def test_missing_file():
+    r = run("preview", "data.path=/no/such/file.json")
+    assert r.returncode == 2 and "no such file" in r.stderr.strip().splitlines()[-1]

@@ -1,0 +1,50 @@
+"""For every template: random conversations render so that each labelled span decodes to exactly that
+assistant turn's content followed by the template's end-of-turn text, and nothing else is labelled."""
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tune.data.conversation import Message, normalise
+from tune.data.labels import IGNORE_INDEX, build_example, tokenize_segment_batch
+from tune.data.templates import get_template, template_names
+
+PIECES = ["hello", " world", "  ", "\n", "\t", "Hi!", "你好", "世界", "，", "。", "数字 42", " ", "ok\n\n",
+          "</s>", "<|im_end|>", "{eos}", "ASSISTANT:", "### Response:", "[INST]", "é", "🙂"]
+text = st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).map("".join).filter(lambda s: s.strip())
+
+
+@st.composite
+def conversations(draw):
+    n_turns = draw(st.integers(1, 6))
+    messages = []
+    for _ in range(n_turns):
+        messages += [Message("user", draw(text)), Message("assistant", draw(text))]
+    system = draw(st.one_of(st.just(""), text))
+    return normalise(messages, system=system)
+
+
+def spans(ids, labels):
+    out, cur = [], []
+    for tok, lab in zip(ids, labels):
+        if lab != IGNORE_INDEX:
+            cur.append(tok)
+        elif cur:
+            out.append(cur); cur = []
+    return out + ([cur] if cur else [])
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_labelled_spans_are_exactly_the_answers(name, tokenizer):
+    renderer = get_template(name, tokenizer)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(conversations())
+    def check(conv):
+        segs = renderer.render(conv)
+        ex = build_example(segs, tokenize_segment_batch(tokenizer, [segs])[0], None)
+        assert all(l == IGNORE_INDEX or l == t for t, l in zip(ex.input_ids, ex.labels))
+        assert tokenizer.decode(ex.input_ids) == renderer.render_text(conv)
+        got = [tokenizer.decode(s) for s in spans(ex.input_ids, ex.labels)]
+        want = [m.content + renderer.end_of_turn for m in conv.messages if m.role == "assistant"]
+        assert got == want
+
+    check()
