@@ -19,6 +19,12 @@ def cmd_preview(overrides: list[str]) -> int:
     return run_preview(compose_cli(overrides))
 
 
+def cmd_train(overrides: list[str]) -> int:
+    from .train.run import run_training
+    run_training(compose_cli(overrides))
+    return 0
+
+
 def cmd_recipes(overrides: list[str]) -> int:
     for name in group_options("recipe"):
         print(name)
@@ -27,5 +33,6 @@ def cmd_recipes(overrides: list[str]) -> int:
 
 COMMANDS = {
     "preview": cmd_preview,
+    "train": cmd_train,
     "recipes": cmd_recipes,
 }

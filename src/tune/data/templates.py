@@ -8,6 +8,7 @@ taken literally (user data). ``{bos}``/``{eos}`` in template text stand for the 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -207,8 +208,42 @@ class Renderer:
                 segs += [Segment(msg.content, literal=True, turn=i), Segment(fill(after), turn=i)]
             prev = msg.role
         if add_generation_prompt:
+            if prev == "assistant" and t.separator:
+                segs.append(Segment(fill(t.separator)))
             segs.append(Segment(fill(t.assistant[0])))
         return [s for s in segs if s.text]
 
     def render_text(self, conv: Conversation, add_generation_prompt: bool = False, system: str | None = None) -> str:
         return "".join(s.text for s in self.render(conv, add_generation_prompt, system))
+
+
+def _lit(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def to_jinja(renderer: "Renderer") -> str:
+    """The template as a Jinja chat_template, so ``tokenizer.apply_chat_template`` gives the training text
+    (tested equal to ``render_text``; tool definitions are not rendered by it)."""
+    t, f = renderer.template, renderer.fill
+    user0, user1 = f(t.user[0]), f(t.user[1])
+    tool0, tool1 = (f(t.tool[0]), f(t.tool[1])) if t.tool else (user0, user1)
+    return "".join([
+        "{{ " + _lit(f(t.prefix)) + " }}",
+        "{% if messages and messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
+        "{% set loop_messages = messages[1:] %}{% else %}{% set system = " + _lit(t.default_system) + " %}"
+        "{% set loop_messages = messages %}{% endif %}",
+        "{% set sys_block = (" + _lit(f(t.system[0])) + " + system + " + _lit(f(t.system[1])) + ") if system else '' %}",
+        "" if t.system_in_user else "{{ sys_block }}",
+        "{% set ns = namespace(rounds=0, prev='') %}",
+        "{% for m in loop_messages %}",
+        "{% if ns.prev == 'assistant' %}{{ " + _lit(f(t.separator)) + " }}{% endif %}",
+        "{% if m['role'] == 'assistant' %}{{ " + _lit(f(t.assistant[0])) + " + m['content'] + " + _lit(f(t.assistant[1])) + " }}",
+        "{% elif m['role'] == 'user' %}{% set ns.rounds = ns.rounds + 1 %}",
+        "{{ " + _lit(user0) + ".replace('{idx}', ns.rounds|string) }}",
+        "{% if ns.rounds == 1 %}{{ sys_block }}{% endif %}" if t.system_in_user else "",
+        "{{ m['content'] + " + _lit(user1) + " }}",
+        "{% else %}{{ " + _lit(tool0) + " + m['content'] + " + _lit(tool1) + " }}{% endif %}",
+        "{% set ns.prev = m['role'] %}{% endfor %}",
+        "{% if add_generation_prompt %}{% if ns.prev == 'assistant' %}{{ " + _lit(f(t.separator)) + " }}{% endif %}"
+        "{{ " + _lit(f(t.assistant[0])) + " }}{% endif %}",
+    ])

@@ -34,3 +34,16 @@ def load_tokenizer(model_cfg):
     if tok.pad_token is None:  # Llama-style tokenizers ship without one; batches need it
         tok.pad_token = tok.eos_token
     return tok
+
+
+def load_model(model_cfg, torch_dtype=None, **kwargs):
+    """AutoModelForCausalLM from the resolved path; kwargs go to from_pretrained (quantization_config...)."""
+    from transformers import AutoModelForCausalLM
+
+    path = resolve_model_path(model_cfg)
+    extra = {"attn_implementation": model_cfg.attn_implementation} if model_cfg.attn_implementation else {}
+    try:
+        return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, trust_remote_code=model_cfg.trust_remote_code,
+                                                    **extra, **kwargs)
+    except OSError as err:
+        raise ConfigError(f"model.name_or_path: cannot load a model from {path!r} ({str(err).splitlines()[0]})") from None

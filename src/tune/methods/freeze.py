@@ -1,0 +1,26 @@
+"""Freeze tuning: only the last N decoder layers train (optionally the embeddings and the LM head)."""
+from __future__ import annotations
+
+import re
+
+from ..errors import ConfigError
+
+_LAYER = re.compile(r"\.(?:layers|h|blocks|layer)\.(\d+)\.")
+
+
+def apply(model, method_cfg, train_cfg):
+    indices = {int(m.group(1)) for name, _ in model.named_parameters() if (m := _LAYER.search(name))}
+    if not indices:
+        raise ConfigError("method=freeze: cannot find the decoder layers of this model (no '.layers.N.' parameters)")
+    n = method_cfg.trainable_layers
+    if not 0 < n <= len(indices):
+        raise ConfigError(f"method.trainable_layers: {n} is not between 1 and the model's {len(indices)} layers")
+    keep = set(sorted(indices)[-n:])
+    for name, p in model.named_parameters():
+        m = _LAYER.search(name)
+        p.requires_grad_(bool(m and int(m.group(1)) in keep))
+    if method_cfg.train_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(True)
+    if method_cfg.train_lm_head and model.get_output_embeddings() is not None:
+        model.get_output_embeddings().weight.requires_grad_(True)
+    return model

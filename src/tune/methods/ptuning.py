@@ -1,0 +1,22 @@
+"""P-Tuning v2 as in ChatGLM-6B: peft PrefixTuning, trained key/value prefixes for every layer,
+optionally through a two-layer MLP encoder (prefix_projection)."""
+from __future__ import annotations
+
+from ..errors import ConfigError
+
+
+def check(train_cfg) -> None:
+    if train_cfg.gradient_checkpointing:
+        # peft's prefix key/values break under activation checkpointing (a shape error deep in attention).
+        raise ConfigError("method=ptuning_v2 does not work with trainer.gradient_checkpointing=true "
+                          "(peft prefix tuning); set trainer.gradient_checkpointing=false")
+
+
+def apply(model, method_cfg, train_cfg):
+    from peft import PrefixTuningConfig, TaskType, get_peft_model
+
+    check(train_cfg)
+    config = PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=method_cfg.num_virtual_tokens,
+                                prefix_projection=method_cfg.prefix_projection,
+                                encoder_hidden_size=method_cfg.encoder_hidden_size or model.config.hidden_size)
+    return get_peft_model(model, config)

@@ -1,0 +1,6 @@
+"""`python -m tune.train <overrides>` and `accelerate launch ... -m tune.train <overrides>`."""
+import sys
+
+from ..cli import main
+
+sys.exit(main(["train"] + sys.argv[1:]))

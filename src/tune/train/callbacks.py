@@ -1,0 +1,76 @@
+"""Trainer callbacks: metrics.jsonl, the checkpoint-complete marker, the loss-curve PNG. Rank 0 only."""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+from transformers import TrainerCallback
+
+COMPLETE_MARKER = "tune_complete.json"
+
+
+class MetricsFileCallback(TrainerCallback):
+    """One JSON object per log: step, loss, learning_rate ...; eval rows carry eval_loss and eval_perplexity."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        row = {"step": state.global_step, "epoch": state.epoch, **logs}
+        if "eval_loss" in row:
+            row["eval_perplexity"] = math.exp(min(row["eval_loss"], 50))
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+class CheckpointMarkerCallback(TrainerCallback):
+    """Marks a checkpoint complete once the Trainer has finished writing it: a run killed mid-save leaves a
+    folder without the marker, which resume=auto skips."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        if os.path.isdir(folder):
+            tmp = os.path.join(folder, COMPLETE_MARKER + ".tmp")
+            with open(tmp, "w") as f:
+                json.dump({"step": state.global_step}, f)
+            os.replace(tmp, os.path.join(folder, COMPLETE_MARKER))
+
+
+class LossPlotCallback(TrainerCallback):
+    def __init__(self, metrics_path: str, out_path: str):
+        self.metrics_path, self.out_path = metrics_path, out_path
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            plot_loss(self.metrics_path, self.out_path)
+
+
+def plot_loss(metrics_path: str, out_path: str) -> None:
+    """Train and eval loss against step, from metrics.jsonl."""
+    if not os.path.exists(metrics_path):
+        return
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in open(metrics_path, encoding="utf-8")]
+    train = [(r["step"], r["loss"]) for r in rows if "loss" in r]
+    evals = [(r["step"], r["eval_loss"]) for r in rows if "eval_loss" in r]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if train:
+        ax.plot(*zip(*train), label="train loss")
+    if evals:
+        ax.plot(*zip(*evals), "o-", label="eval loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
