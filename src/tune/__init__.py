@@ -1,9 +1,35 @@
 """tune: instruction fine-tuning for chat models.
 
-Notebook API (mirrors the CLI): ``compose(recipe, overrides)`` gives the config that
-``tune train recipe=... overrides...`` would use.
+Notebook API, mirroring the CLI::
+
+    from tune import compose, train
+    cfg = compose("alpaca_lora", overrides=["model=tiny", "trainer.max_steps=20"])
+    result = train(cfg)          # result.output_dir, result.metrics, result.model, result.tokenizer
 """
 from .config import compose
 
-__all__ = ["compose"]
+__all__ = ["compose", "train", "chat", "export"]
 __version__ = "0.1.0"
+
+
+def train(cfg):
+    """Run training for a composed config; returns a TrainResult (same job as `tune train`)."""
+    from .train.run import run_training
+    return run_training(cfg)
+
+
+def chat(checkpoint: str, messages: list[dict], max_new_tokens: int = 128, temperature: float = 0.0) -> str:
+    """One reply to ``messages`` ([{role, content}, ...]) from a trained model, with its training template."""
+    from .data.conversation import Conversation
+    from .infer.generation import generate_replies
+    from .infer.load import load_trained
+
+    trained = load_trained(checkpoint)
+    conv = Conversation.from_dicts(messages)
+    return generate_replies(trained.model, trained.tokenizer, trained.renderer, [conv], max_new_tokens, temperature)[0]
+
+
+def export(checkpoint: str, out: str) -> str:
+    """Merge and save a standalone model (same as `tune export`)."""
+    from .infer.export import export_model
+    return export_model(checkpoint, out)

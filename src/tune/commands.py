@@ -25,6 +25,35 @@ def cmd_train(overrides: list[str]) -> int:
     return 0
 
 
+def cmd_export(overrides: list[str]) -> int:
+    from .errors import ConfigError
+    from .infer.export import export_model
+
+    cfg = compose_cli(overrides)
+    if not cfg.out:
+        raise ConfigError("out: not set (tune export checkpoint=DIR out=DIR)")
+    print(f"tune: exported {export_model(cfg.checkpoint, cfg.out)}")
+    return 0
+
+
+def cmd_chat(overrides: list[str]) -> int:
+    from .infer.chat import chat_loop
+    from .infer.load import load_trained
+
+    cfg = compose_cli(overrides)
+    chat_loop(load_trained(cfg.checkpoint), cfg.max_new_tokens, cfg.temperature)
+    return 0
+
+
+def cmd_generate(overrides: list[str]) -> int:
+    from .infer.batch import generate_file
+
+    cfg = compose_cli(overrides)
+    n = generate_file(cfg)
+    print(f"tune: wrote {n} replies to {cfg.out}")
+    return 0
+
+
 def cmd_recipes(overrides: list[str]) -> int:
     for name in group_options("recipe"):
         print(name)
@@ -34,5 +63,8 @@ def cmd_recipes(overrides: list[str]) -> int:
 COMMANDS = {
     "preview": cmd_preview,
     "train": cmd_train,
+    "export": cmd_export,
+    "chat": cmd_chat,
+    "generate": cmd_generate,
     "recipes": cmd_recipes,
 }

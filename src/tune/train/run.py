@@ -85,6 +85,20 @@ def _packed(ds, max_length: int):
     return datasets.Dataset.from_dict(cols)
 
 
+def _step_of(checkpoint: str | None) -> int:
+    return int(os.path.basename(checkpoint.rstrip("/")).split("-")[-1]) if checkpoint else 0
+
+
+def _trim_metrics(path: str, keep_up_to: int) -> None:
+    """A fresh run starts metrics.jsonl empty; a resumed one keeps the rows up to its checkpoint."""
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        rows = [line for line in f if keep_up_to and json.loads(line).get("step", 0) <= keep_up_to]
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(rows)
+
+
 def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
     from transformers import TrainingArguments
 
@@ -217,6 +231,8 @@ def run_training(cfg) -> TrainResult:
     resume = resolve_resume(cfg.trainer.resume, output_dir)
     if resume:
         log(f"tune: resuming from {resume}")
+    if is_main_process():
+        _trim_metrics(metrics_path, _step_of(resume))
     result = trainer.train(resume_from_checkpoint=resume)
     metrics = dict(result.metrics)
     if eval_ds is not None:

@@ -1,0 +1,50 @@
+"""Replies from a trained model, prompted with the training renderer (the same segments, tokenised the
+same way, as in training)."""
+from __future__ import annotations
+
+import torch
+
+from ..data.conversation import Conversation
+from ..data.labels import tokenize_segment_batch
+
+
+def prompt_ids(renderer, tokenizer, conversations: list[Conversation]) -> list[list[int]]:
+    segments = [renderer.render(c, add_generation_prompt=True) for c in conversations]
+    return [sum(ids, []) for ids in tokenize_segment_batch(tokenizer, segments)]
+
+
+def cut_at_stop(text: str, stops: list[str]) -> str:
+    cuts = [text.index(s) for s in stops if s and s in text]
+    return text[: min(cuts)] if cuts else text
+
+
+def generate_replies(model, tokenizer, renderer, conversations: list[Conversation], max_new_tokens: int = 256,
+                     temperature: float = 0.0, streamer=None) -> list[str]:
+    """One reply per conversation (a batch, left-padded); stops at end-of-turn or eos."""
+    ids = prompt_ids(renderer, tokenizer, conversations)
+    longest = max(len(x) for x in ids)
+    pad = tokenizer.pad_token_id
+    input_ids = torch.tensor([[pad] * (longest - len(x)) + x for x in ids])
+    attention = torch.tensor([[0] * (longest - len(x)) + [1] * len(x) for x in ids])
+    device = next(model.parameters()).device
+    stops = renderer.stop_strings
+    eos_ids = {tokenizer.eos_token_id}
+    for s in stops:  # single-token stop strings stop generation at the token level
+        tok = tokenizer(s, add_special_tokens=False)["input_ids"]
+        if len(tok) == 1:
+            eos_ids.add(tok[0])
+    kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=pad, eos_token_id=sorted(i for i in eos_ids if i is not None),
+                  do_sample=temperature > 0, streamer=streamer)
+    if temperature > 0:
+        kwargs["temperature"] = temperature
+    multi = [s for s in stops if len(tokenizer(s, add_special_tokens=False)["input_ids"]) > 1]
+    if multi:
+        kwargs.update(stop_strings=multi, tokenizer=tokenizer)
+    with torch.no_grad():
+        out = model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device), **kwargs)
+    replies = []
+    for row in out[:, longest:]:
+        text = tokenizer.decode(row, skip_special_tokens=False)
+        text = cut_at_stop(text, stops + [tokenizer.pad_token or ""])
+        replies.append(text.strip())
+    return replies

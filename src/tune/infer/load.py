@@ -1,0 +1,93 @@
+"""Load what `tune train` saved (the final model folder, its output folder, or a checkpoint-N folder)
+with the template it was trained with."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..data.templates import get_template
+from ..errors import ConfigError
+
+TUNE_META = "tune.json"
+
+
+@dataclass
+class Trained:
+    model: Any
+    tokenizer: Any
+    renderer: Any
+    meta: dict
+    path: str
+
+
+def find_model_dir(checkpoint: str) -> tuple[str, dict]:
+    """The folder holding weights and the tune metadata for it (read from tune.json or the run's config.yaml)."""
+    if not checkpoint:
+        raise ConfigError("checkpoint: not set (checkpoint=DIR: a training output folder or its model/ folder)")
+    if not os.path.isdir(checkpoint):
+        raise ConfigError(f"checkpoint: folder {checkpoint!r} not found")
+    for d in (os.path.join(checkpoint, "model"), checkpoint):
+        if os.path.isfile(os.path.join(d, TUNE_META)):
+            with open(os.path.join(d, TUNE_META), encoding="utf-8") as f:
+                return d, json.load(f)
+    run_config = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "config.yaml")
+    if os.path.isfile(run_config):  # a checkpoint-N folder inside a run
+        from omegaconf import OmegaConf
+        from ..models.load import resolve_model_path
+
+        cfg = OmegaConf.load(run_config)
+        return checkpoint, {"method": cfg.method.name, "template": cfg.template.name,
+                            "base_model": resolve_model_path(cfg.model),
+                            "adapter": cfg.method.name in ("lora", "qlora", "ptuning_v2"),
+                            "config": OmegaConf.to_container(cfg)}
+    raise ConfigError(f"checkpoint: {checkpoint!r} holds no tune model (no tune.json, no run config.yaml)")
+
+
+def load_base(meta: dict, dtype, remote: bool, dequantize: bool):
+    """The base an adapter was trained on: for QLoRA the same 4-bit weights (dequantised for a merge, so the
+    merged model computes what the trained one did), otherwise the base as saved."""
+    from transformers import AutoModelForCausalLM
+
+    kwargs = {}
+    if meta["method"] == "qlora":
+        from omegaconf import OmegaConf
+        from ..methods import qlora
+
+        method_cfg = OmegaConf.create(meta["config"]["method"])
+        kwargs = qlora.load_kwargs(method_cfg, dtype or __import__("torch").float32)
+    base = AutoModelForCausalLM.from_pretrained(meta["base_model"], dtype=dtype, trust_remote_code=remote, **kwargs)
+    if meta["method"] == "qlora":
+        if dequantize:
+            base = base.dequantize()
+        else:
+            qlora.disable_cpu_bf16_repack(base)
+    return base
+
+
+def load_trained(checkpoint: str, dtype=None, merge: bool = False) -> Trained:
+    """Model (adapter applied, or merged when merge=True), tokenizer and the training renderer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path, meta = find_model_dir(checkpoint)
+    tokenizer_dir = path if os.path.isfile(os.path.join(path, "tokenizer_config.json")) else meta["base_model"]
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    remote = bool(meta.get("config", {}).get("model", {}).get("trust_remote_code", False))
+    if meta.get("adapter"):
+        from peft import PeftModel
+
+        base = load_base(meta, dtype, remote, dequantize=merge)
+        model = PeftModel.from_pretrained(base, path)
+        if merge:
+            if meta["method"] == "ptuning_v2":
+                raise ConfigError("method=ptuning_v2: prefix tuning adds key/value prefixes, not weight deltas, so "
+                                  "it cannot be merged; load the adapter with peft.PeftModel.from_pretrained")
+            model = model.merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=remote)
+    model.eval()
+    model.config.use_cache = True
+    return Trained(model, tokenizer, get_template(meta["template"], tokenizer), meta, path)
