@@ -118,11 +118,11 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         eval_steps=t.eval_steps, disable_tqdm=not is_main_process(), average_tokens_across_devices=True,
         use_cpu=not _cuda(),
     )
-    gc_key = "activation_checkpointing" if "activation_checkpointing" in TrainingArguments.__dataclass_fields__ \
-        else "gradient_checkpointing"
+    # transformers 5.x renamed gradient_checkpointing -> activation_checkpointing; accept both versions.
+    new_names = "activation_checkpointing" in TrainingArguments.__dataclass_fields__
     if t.gradient_checkpointing:
-        kwargs[gc_key] = True
-        kwargs["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
+        kwargs["activation_checkpointing" if new_names else "gradient_checkpointing"] = True
+        kwargs["activation_checkpointing_kwargs" if new_names else "gradient_checkpointing_kwargs"] = {"use_reentrant": False}
     if cfg.deepspeed.name != "none" and cfg.deepspeed.config:
         from omegaconf import OmegaConf
         kwargs["deepspeed"] = OmegaConf.to_container(cfg.deepspeed.config, resolve=True)

@@ -1,0 +1,156 @@
+"""The trainer's promises: token-mean loss across accumulation, QLoRA gradients after eval, resume after
+SIGKILL, checkpoint completeness, gradient checkpointing, the notebook API, and one-line errors."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tune import compose, train
+
+FAST = ["trainer.report_to=[]", "data.max_length=64", "trainer.logging_steps=1"]
+
+
+def test_loss_is_token_mean_over_the_accumulated_step(tmp_path, tiny_dir):
+    """Micro-batches with 3 and ~60 labelled tokens: the update equals one step on the token-mean loss of both."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from tune.train.loss import causal_lm_loss
+
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"instruction": "q", "output": "ab"}) + "\n"
+                    + json.dumps({"instruction": "q", "output": "word " * 40}) + "\n")
+    cfg = compose(None, ["trainer.report_to=[]", "data.max_length=256", f"data.path={data}", "data.format=alpaca", "method=full", "trainer.max_steps=1",
+                                "trainer.per_device_train_batch_size=1", "trainer.gradient_accumulation_steps=2",
+                                "trainer.optim=sgd", "trainer.learning_rate=1.0", "trainer.max_grad_norm=0",
+                                "trainer.lr_scheduler_type=constant", "trainer.weight_decay=0",
+                                f"trainer.output_dir={tmp_path / 'run'}", "trainer.save_steps=1000"])
+    result = train(cfg)
+
+    tok = AutoTokenizer.from_pretrained(tiny_dir)
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    from tune.data.dataset import build_dataset
+    from tune.data.templates import get_template
+    ds, _ = build_dataset(cfg.data, tok, get_template("alpaca", tok), log=lambda m: None)
+    counts = [sum(1 for l in row["labels"][1:] if l != -100) for row in ds]
+    assert min(counts) <= 4 and max(counts) >= 10 * min(counts)
+    total_sum, total_n = 0.0, 0
+    for row in ds:
+        ids, labels = torch.tensor([row["input_ids"]]), torch.tensor([row["labels"]])
+        out = model(input_ids=ids)
+        total_sum = total_sum + causal_lm_loss(out, labels) * sum(1 for l in row["labels"][1:] if l != -100)
+        total_n += sum(1 for l in row["labels"][1:] if l != -100)
+    (total_sum / total_n).backward()
+    trained = result.model.state_dict()
+    for name, p in model.named_parameters():
+        expected = p.detach() - 1.0 * p.grad
+        assert torch.allclose(trained[name], expected, atol=1e-5), name
+    # and not the mean of per-batch means
+    wrong = sum(causal_lm_loss(model(input_ids=torch.tensor([r["input_ids"]])), torch.tensor([r["labels"]])) for r in ds) / 2
+    assert abs(float(wrong) - float(total_sum / total_n)) > 1e-3
+
+
+def test_qlora_first_layer_lora_gradients_after_eval(tmp_path):
+    from tune.methods import get_method
+    from tune.models.load import load_model
+
+    cfg = compose(None, ["method=qlora"])
+    method = get_method("qlora")
+    model = load_model(cfg.model, torch_dtype=torch.float32, **method.load_kwargs(cfg.method, torch.float32))
+    model = method.apply(model, cfg.method, cfg.trainer)
+    ids = torch.randint(5, 200, (2, 16))
+    model.eval()
+    with torch.no_grad():
+        model(input_ids=ids)
+    model.train()
+    out = model(input_ids=ids, labels=ids)
+    out.loss.backward()
+    grads = {n: p.grad for n, p in model.named_parameters() if "lora_B" in n and ".layers.0." in n}
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads.values()), list(grads)
+
+
+@pytest.mark.parametrize("method", ["full", "freeze", "lora", "qlora"])
+def test_gradient_checkpointing_trains(method, tmp_path):
+    cfg = compose(None, FAST + [f"method={method}", "trainer.gradient_checkpointing=true", "trainer.max_steps=3",
+                                f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000"])
+    result = train(cfg)
+    assert result.metrics["train_loss"] > 0
+
+
+def _train_cmd(out, *extra):
+    return [sys.executable, "-m", "tune.train", "method=lora", "method.target_modules=[all-linear]",
+            "trainer.max_steps=12", "trainer.save_steps=4", "trainer.per_device_train_batch_size=4",
+            "trainer.learning_rate=1e-2", f"trainer.output_dir={out}", *FAST, *extra]
+
+
+def _final_loss(out):
+    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    return [r["loss"] for r in rows if "loss" in r and r["step"] == 12][-1]
+
+
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    subprocess.run(_train_cmd(straight), check=True, capture_output=True, timeout=600)
+    proc = subprocess.Popen(_train_cmd(killed, "trainer.save_steps=4"), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    marker = killed / "checkpoint-4" / "tune_complete.json"
+    while not marker.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert marker.exists(), "no checkpoint before the deadline"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # a checkpoint cut short by a kill mid-save: resume=auto must skip it
+    (killed / "checkpoint-999").mkdir()
+    (killed / "checkpoint-999" / "trainer_state.json").write_text("{")
+    r = subprocess.run(_train_cmd(killed, "trainer.resume=auto"), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resuming from" in r.stderr and "checkpoint-999" not in r.stderr.split("resuming from")[1].splitlines()[0]
+    assert abs(_final_loss(killed) - _final_loss(straight)) < 1e-4
+    assert (killed / "model" / "adapter_model.safetensors").exists()
+    assert not (killed / ".model.tmp").exists()
+
+
+def test_resume_auto_picks_newest_complete(tmp_path):
+    from tune.train.checkpoints import resolve_resume
+    for step, complete in [(2, True), (4, True), (6, False)]:
+        d = tmp_path / f"checkpoint-{step}"
+        d.mkdir()
+        if complete:
+            (d / "tune_complete.json").write_text("{}")
+    assert resolve_resume("auto", str(tmp_path)).endswith("checkpoint-4")
+    assert resolve_resume("false", str(tmp_path)) is None
+
+
+def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["jupyter-kernel", "--weird-flag"])
+    cwd = os.getcwd()
+    cfg = compose("demo", overrides=["model=tiny", "trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'a'}",
+                                     "trainer.report_to=[]"])
+    r1 = train(cfg)
+    cfg2 = compose("demo", overrides=["trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'b'}", "trainer.report_to=[]"])
+    r2 = train(cfg2)
+    assert os.getcwd() == cwd
+    assert r1.output_dir != r2.output_dir and os.path.isdir(r2.model_dir)
+    assert "train_loss" in r1.metrics and r1.model is not None and r1.tokenizer is not None
+    assert os.path.exists(os.path.join(r1.output_dir, "config.yaml"))
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["method=ptuning_v2", "trainer.gradient_checkpointing=true"], "gradient_checkpointing"),
+    (["method=nope"], "valid: "),
+    (["recipe=nope"], "unknown recipe"),
+    (["model.name_or_path=/no/such/model"], "not found"),
+    (["trainer.precision=fp16"], "needs a GPU"),
+    (["data.path=/no/such.json"], "no such file"),
+])
+def test_errors_are_one_line_with_exit_2(args, needle, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "tune", "train", f"trainer.output_dir={tmp_path}", *args],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr[-1000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("tune: ") and needle in last, last
+    assert "Traceback" not in r.stderr
