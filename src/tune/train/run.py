@@ -116,6 +116,7 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         remove_unused_columns=False, save_strategy="steps", logging_first_step=True,
         eval_strategy=("steps" if t.eval_steps else "epoch") if has_eval else "no",
         eval_steps=t.eval_steps, disable_tqdm=not is_main_process(), average_tokens_across_devices=True,
+        include_num_input_tokens_seen="non_padding",
         use_cpu=not _cuda(),
     )
     # transformers 5.x renamed gradient_checkpointing -> activation_checkpointing; accept both versions.
@@ -162,6 +163,34 @@ def build_model(cfg, precision: str):
     log(f"tune: method={cfg.method.name}: trainable parameters {trainable:,} of {total:,} "
         f"({100 * trainable / max(total, 1):.2f}%)")
     return model
+
+
+def parameter_checksum(model) -> str:
+    """A digest of every trainable parameter's values on this rank."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, p in sorted(model.named_parameters()):
+        if p.requires_grad and p.numel():
+            h.update(name.encode())
+            h.update(p.detach().float().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def check_ranks_agree(trainer, cfg) -> None:
+    """After training, every rank must hold the same weights; N unsynchronised copies would not.
+    (ZeRO-3 shards parameters, so ranks hold different shards by design: checked on the gathered save.)"""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return
+    if cfg.deepspeed.name.startswith("zero3"):
+        return
+    sums = [None] * dist.get_world_size()
+    dist.all_gather_object(sums, parameter_checksum(trainer.model))
+    if len(set(sums)) != 1:
+        raise RuntimeError(f"ranks disagree after training: parameter checksums {sums}")
+    log(f"tune: ranks agree: trainable parameter checksum {sums[0]} on all {len(sums)} ranks")
 
 
 def save_final(trainer, cfg, tokenizer, renderer, output_dir: str) -> str:
@@ -239,6 +268,7 @@ def run_training(cfg) -> TrainResult:
         ev = trainer.evaluate()
         ev["eval_perplexity"] = math.exp(min(ev["eval_loss"], 50))
         metrics.update(ev)
+    check_ranks_agree(trainer, cfg)
     final = save_final(trainer, cfg, tokenizer, renderer, output_dir)
     if is_main_process():
         from .callbacks import plot_loss
