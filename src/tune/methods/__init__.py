@@ -23,7 +23,7 @@ def count_parameters(model) -> tuple[int, int]:
     """(trainable, total) parameter counts; 4-bit packed weights count as their logical size."""
     trainable = total = 0
     for p in model.parameters():
-        n = p.numel()
+        n = getattr(p, "ds_numel", None) or p.numel()  # ZeRO-3 partitions parameters: ds_numel is the full size
         if hasattr(p, "quant_state") and p.quant_state is not None:  # bnb Params4bit stores 2 values per byte
             n *= 2
         total += n

@@ -231,6 +231,11 @@ def run_training(cfg) -> TrainResult:
     state = args.distributed_state
     log(f"distributed: world_size={state.num_processes} backend={state.backend or 'none'} "
         f"type={state.distributed_type.value if hasattr(state.distributed_type, 'value') else state.distributed_type}")
+    if cfg.deepspeed.name != "none":
+        # ZeRO-3 builds the model inside deepspeed.zero.Init, which reads the world size from DeepSpeed's own
+        # comm layer: hand it the process group accelerate already made (on CPU it would otherwise see 1).
+        import deepspeed
+        deepspeed.init_distributed(dist_backend=state.backend or ("nccl" if _cuda() else "gloo"))
     set_seed(cfg.trainer.seed)
 
     tokenizer = load_tokenizer(cfg.model)
