@@ -48,6 +48,9 @@ class DataConfig:
     system: Optional[str] = None              # replaces every conversation's system prompt
     max_samples: Optional[int] = None
     mix: List[Any] = field(default_factory=list)  # [{path, format, weight, encoding}]
+    instruction_mode: str = "none"            # none | fixed (data.instruction) | per_sample (one of data.instructions)
+    instruction: str = ""                     # "{input}" marks where the user's text goes; else it follows
+    instructions: List[str] = field(default_factory=list)
     license: str = ""
     source: str = ""
 
@@ -70,6 +73,7 @@ class MethodConfig:
     dropout: float = 0.05
     target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])  # or ["all-linear"]
     modules_to_save: List[str] = field(default_factory=list)
+    init_adapter: Optional[str] = None        # continue training from this LoRA adapter folder
     use_dora: bool = False
     use_rslora: bool = False
     # qlora
@@ -80,6 +84,7 @@ class MethodConfig:
     num_virtual_tokens: int = 128
     prefix_projection: bool = False
     encoder_hidden_size: int = 0              # 0: the model's hidden size
+    quantization_bit: int = 0                 # 4 or 8: load the frozen base quantised (bitsandbytes)
 
 
 @dataclass

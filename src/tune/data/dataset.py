@@ -16,6 +16,7 @@ import datasets
 from ..errors import ConfigError, DataError
 from .conversation import Conversation, InvalidConversation
 from .formats import detect_format, get_format
+from .instructions import apply_instruction_mode
 from .labels import build_example, tokenize_segment_batch
 from .reading import RawRecord, expand_paths, read_records
 from .summary import DataSummary
@@ -132,6 +133,8 @@ def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset,
         summary.merge(src_summary)
     if getattr(cfg, "max_samples", None):
         rows = rows[: cfg.max_samples]
+    apply_instruction_mode(rows, getattr(cfg, "instruction_mode", "none"), getattr(cfg, "instruction", ""),
+                           list(getattr(cfg, "instructions", None) or []))
     ds = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict(
         {"messages": [], "tools": [], "source": [], "line": []})
     ds = ds.map(tokenize_rows, batched=True, batch_size=256,

@@ -110,6 +110,15 @@ TEMPLATES: dict[str, Template] = {t.name: t for t in [
         assistant=("Assistant: ", "{eos}"),
         separator="\n\n",
     ),
+    Template(  # Huatuo (SCIR-HI/Huatuo-Llama-Med-Chinese, templates/med_template.json)
+        "huatuo",
+        prefix="{bos}",
+        default_system="下面是一个问题，运用医学知识来正确回答提问.",
+        system=("", "\n"),
+        user=("### 问题:\n", "\n"),
+        assistant=("### 回答:\n", "{eos}"),
+        separator="\n",
+    ),
     Template(
         "baize",
         default_system="The following is a conversation between a human and an AI assistant named Baize "

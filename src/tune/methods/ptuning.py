@@ -12,10 +12,24 @@ def check(train_cfg) -> None:
                           "(peft prefix tuning); set trainer.gradient_checkpointing=false")
 
 
+def load_kwargs(method_cfg, compute_dtype) -> dict:
+    """ChatGLM-6B's P-Tuning v2 runs on a 4-bit base (quantization_bit 4): the base is frozen, so quantising it
+    costs nothing in quality of the trained prefix and cuts memory to ~7 GB for 6B parameters."""
+    if method_cfg.quantization_bit in (4, 8):
+        from . import qlora
+        return qlora.load_kwargs(method_cfg, compute_dtype, bits=method_cfg.quantization_bit)
+    if method_cfg.quantization_bit:
+        raise ConfigError(f"method.quantization_bit: {method_cfg.quantization_bit} is not one of 0, 4, 8")
+    return {}
+
+
 def apply(model, method_cfg, train_cfg):
     from peft import PrefixTuningConfig, TaskType, get_peft_model
 
     check(train_cfg)
+    if method_cfg.quantization_bit:
+        from . import qlora
+        qlora.disable_cpu_bf16_repack(model)
     config = PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=method_cfg.num_virtual_tokens,
                                 prefix_projection=method_cfg.prefix_projection,
                                 encoder_hidden_size=method_cfg.encoder_hidden_size or model.config.hidden_size)

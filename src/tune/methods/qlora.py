@@ -9,13 +9,15 @@ from . import lora
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
-def load_kwargs(method_cfg, compute_dtype: torch.dtype) -> dict:
+def load_kwargs(method_cfg, compute_dtype: torch.dtype, bits: int = 4) -> dict:
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
-        raise ConfigError("method=qlora needs bitsandbytes: pip install bitsandbytes") from None
+        raise ConfigError(f"method={method_cfg.name} with a {bits}-bit base needs bitsandbytes: pip install bitsandbytes") from None
     from transformers import BitsAndBytesConfig
 
+    if bits == 8:
+        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
     dtype = compute_dtype if method_cfg.compute_dtype == "auto" else DTYPES[method_cfg.compute_dtype]
     return {"quantization_config": BitsAndBytesConfig(
         load_in_4bit=True, bnb_4bit_quant_type=method_cfg.quant_type,
@@ -37,10 +39,10 @@ def disable_cpu_bf16_repack(model) -> int:
 
 
 def apply(model, method_cfg, train_cfg):
-    from peft import get_peft_model, prepare_model_for_kbit_training
+    from peft import prepare_model_for_kbit_training
 
     disable_cpu_bf16_repack(model)
     model = prepare_model_for_kbit_training(
         model, use_gradient_checkpointing=train_cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False})
-    return get_peft_model(model, lora.lora_config(method_cfg))
+    return lora.attach(model, method_cfg)

@@ -73,6 +73,10 @@ def _split(ds, val_size: float, seed: int):
     if not val_size:
         return ds, None
     n = int(val_size) if val_size >= 1 else max(1, round(val_size * len(ds)))
+    if n * 2 > len(ds):  # a recipe's val_size on a small sample (a smoke run): keep most data for training
+        smaller = max(1, len(ds) // 10)
+        log(f"tune: data.val_size={val_size} is more than half of the {len(ds)} examples; holding out {smaller}")
+        n = smaller
     if n >= len(ds):
         raise ConfigError(f"data.val_size: {val_size} leaves no training examples ({len(ds)} in all)")
     parts = ds.train_test_split(test_size=n, seed=seed, shuffle=True)

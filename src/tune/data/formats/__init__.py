@@ -19,6 +19,7 @@ FORMATS: dict[str, ModuleType] = {
     "dolly": dolly,
     "firefly": firefly,
     "cmedqa2": qa,
+    "adgen": qa,
     "qa": qa,
 }
 # Order matters for detection: the more specific shape first.
