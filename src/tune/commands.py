@@ -54,6 +54,15 @@ def cmd_generate(overrides: list[str]) -> int:
     return 0
 
 
+def cmd_eval(overrides: list[str]) -> int:
+    import json
+    from .infer.evaluate import run_eval
+
+    metrics = run_eval(compose_cli(overrides))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, ensure_ascii=False))
+    return 0
+
+
 def cmd_recipes(overrides: list[str]) -> int:
     for name in group_options("recipe"):
         print(name)
@@ -66,5 +75,6 @@ COMMANDS = {
     "export": cmd_export,
     "chat": cmd_chat,
     "generate": cmd_generate,
+    "eval": cmd_eval,
     "recipes": cmd_recipes,
 }

@@ -128,6 +128,13 @@ class PreviewConfig:
 
 
 @dataclass
+class EvalConfig:
+    out: Optional[str] = None                 # folder for predictions.jsonl + eval_metrics.json (default CHECKPOINT/eval)
+    limit: Optional[int] = None               # generate for the first N examples only
+    batch_size: int = 8
+
+
+@dataclass
 class TuneConfig:
     run_name: str = "custom"
     debug: bool = False
@@ -138,6 +145,7 @@ class TuneConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     deepspeed: DeepSpeedConfig = field(default_factory=DeepSpeedConfig)
     preview: PreviewConfig = field(default_factory=PreviewConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
     # free-form arguments of the tools (tune export/chat/generate/eval): checkpoint=..., out=..., input=...
     checkpoint: Optional[str] = None
     out: Optional[str] = None

@@ -1,0 +1,72 @@
+"""`tune eval checkpoint=DIR data.path=FILE`: loss and perplexity on the labelled tokens, then answers
+generated with the training template and scored (ROUGE-1/2/L, BLEU-4). Writes predictions.jsonl and
+eval_metrics.json into eval.out (default: DIR/eval)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import torch
+
+from ..data.collate import PaddingCollator
+from ..data.conversation import Conversation
+from ..data.dataset import build_dataset
+from ..data.labels import IGNORE_INDEX
+from .generation import generate_replies
+from .load import load_trained
+from .metrics import generation_scores
+
+
+def labelled_loss(model, tokenizer, ds, batch_size: int) -> tuple[float, int]:
+    """Mean cross-entropy over every labelled token of the dataset, and their count."""
+    collate = PaddingCollator(tokenizer.pad_token_id)
+    total, count = 0.0, 0
+    device = next(model.parameters()).device
+    for i in range(0, len(ds), batch_size):
+        batch = collate([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in ds.select(range(i, min(i + batch_size, len(ds))))])
+        with torch.no_grad():
+            logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
+        shift_logits, shift_labels = logits[:, :-1].float(), batch["labels"][:, 1:].to(device)
+        total += torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
+                                                   ignore_index=IGNORE_INDEX, reduction="sum").item()
+        count += int(shift_labels.ne(IGNORE_INDEX).sum())
+    return total / max(count, 1), count
+
+
+def split_prompt(messages: list[dict]) -> tuple[Conversation, str]:
+    """The conversation up to the last assistant turn, and that turn's text (the reference)."""
+    conv = Conversation.from_dicts(messages)
+    last = max(i for i, m in enumerate(conv.messages) if m.role == "assistant")
+    reference = conv.messages[last].content
+    conv.messages = conv.messages[:last]
+    return conv, reference
+
+
+def run_eval(cfg) -> dict:
+    trained = load_trained(cfg.checkpoint)
+    ds, summary = build_dataset(cfg.data, trained.tokenizer, trained.renderer,
+                                log=lambda m: print(m, file=sys.stderr))
+    for line in summary.lines():
+        print(line, file=sys.stderr)
+    loss, n_tokens = labelled_loss(trained.model, trained.tokenizer, ds, cfg.eval.batch_size)
+    limit = cfg.eval.limit if cfg.eval.limit is not None else len(ds)
+    rows = ds.select(range(min(limit, len(ds))))
+    prompts, references = zip(*[split_prompt(r["messages"]) for r in rows]) if len(rows) else ((), ())
+    predictions: list[str] = []
+    for i in range(0, len(prompts), cfg.eval.batch_size):
+        predictions += generate_replies(trained.model, trained.tokenizer, trained.renderer,
+                                        list(prompts[i: i + cfg.eval.batch_size]), cfg.max_new_tokens, cfg.temperature)
+    metrics = {"loss": round(loss, 6), "perplexity": round(math.exp(min(loss, 50)), 4), "labelled_tokens": n_tokens,
+               "examples": len(ds), "generated": len(predictions), **generation_scores(predictions, list(references)),
+               "checkpoint": cfg.checkpoint, "data": summary.to_dict()}
+    out = cfg.eval.out or os.path.join(cfg.checkpoint, "eval")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "predictions.jsonl"), "w", encoding="utf-8") as f:
+        for row, conv, ref, pred in zip(rows, prompts, references, predictions):
+            f.write(json.dumps({"source": row["source"], "line": row["line"], "messages": conv.to_dicts(),
+                                "reference": ref, "prediction": pred}, ensure_ascii=False) + "\n")
+    with open(os.path.join(out, "eval_metrics.json"), "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=1, ensure_ascii=False)
+    return metrics

@@ -1,0 +1,51 @@
+"""tune eval and tune generate on a trained tiny model, through the CLI."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import shared
+from tune import compose, train
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    train(compose("demo", ["trainer.max_steps=40", f"trainer.output_dir={out}", "trainer.report_to=[]"]))
+    return out
+
+
+def test_eval_writes_metrics_and_predictions(trained_dir, tmp_path):
+    data = shared("belle_eval/eval_set.json")
+    r = subprocess.run([sys.executable, "-m", "tune", "eval", f"checkpoint={trained_dir}", f"data.path={data}",
+                        "data.on_error=skip", "eval.limit=6", "max_new_tokens=8", f"eval.out={tmp_path}"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    metrics = json.loads((tmp_path / "eval_metrics.json").read_text())
+    for key in ("loss", "perplexity", "rouge-1", "rouge-2", "rouge-l", "bleu-4"):
+        assert key in metrics
+    assert metrics["examples"] + metrics["data"]["no_labelled_token"] == 631 and metrics["generated"] == 6
+    assert metrics["data"]["skipped"] == {"std_answer: empty": 369}
+    rows = [json.loads(x) for x in (tmp_path / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and all({"reference", "prediction", "messages"} <= set(r) for r in rows)
+
+
+def test_generate_batch_file(trained_dir, tmp_path):
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"prompt": "What is 3 plus 5?"}\n{"instruction": "天空是什么颜色？", "input": ""}\n'
+                   '{"messages": [{"role": "user", "content": "What colour is snow?"}]}\n')
+    out = tmp_path / "out.jsonl"
+    r = subprocess.run([sys.executable, "-m", "tune", "generate", f"checkpoint={trained_dir}", f"input={inp}",
+                        f"out={out}", "max_new_tokens=12"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 3 and all(isinstance(x["prediction"], str) for x in rows)
+
+
+def test_chat_multi_turn_reset_exit(trained_dir):
+    r = subprocess.run([sys.executable, "-m", "tune", "chat", f"checkpoint={trained_dir}", "max_new_tokens=8"],
+                       input="What is 2 plus 2?\nAnd 3 more?\n/reset\nHi\n/exit\n", capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("assistant> ") == 3 and "(conversation reset)" in r.stdout
