@@ -3,31 +3,28 @@ GB18030. Written as alpaca/Huatuo records: the ask (or the title when the ask is
 instruction, the answer the output, the department kept."""
 from __future__ import annotations
 
-from ..data.reading import expand_paths, read_records
-from .report import PrepReport, progress
+from .report import PrepReport, raw_records
 
 EMPTY = {"", "无", "null", "none"}
 
 
 def convert(args, report: PrepReport):
-    for path in expand_paths(args.inp):
-        for raw in progress(read_records(path, args.encoding), desc=path):
-            report.records_in += 1
-            rec = raw.record
-            if not isinstance(rec, dict) or "answer" not in rec:
-                report.skip("not a department,title,ask,answer row")
-                continue
-            ask = (rec.get("ask") or "").strip()
-            question = ask if ask.lower() not in EMPTY else (rec.get("title") or "").strip()
-            answer = (rec.get("answer") or "").strip()
-            if not question:
-                report.skip("empty question (ask and title)")
-                continue
-            if not answer:
-                report.skip("empty answer")
-                continue
-            yield {"instruction": question, "input": "", "output": answer,
-                   "department": (rec.get("department") or "").strip()}
+    for raw in raw_records(args.inp, report, args.encoding):
+        rec = raw.record
+        if "answer" not in rec:
+            report.skip("not a department,title,ask,answer row")
+            continue
+        ask = (rec.get("ask") or "").strip()
+        question = ask if ask.lower() not in EMPTY else (rec.get("title") or "").strip()
+        answer = (rec.get("answer") or "").strip()
+        if not question:
+            report.skip("empty question (ask and title)")
+            continue
+        if not answer:
+            report.skip("empty answer")
+            continue
+        yield {"instruction": question, "input": "", "output": answer,
+               "department": (rec.get("department") or "").strip()}
 
 
 def add_args(parser) -> None:

@@ -47,6 +47,19 @@ def progress(items: Iterable, desc: str, total: int | None = None) -> Iterator:
     return iter(tqdm(items, desc=desc, total=total, unit=" rec", file=sys.stderr, disable=None))
 
 
+def raw_records(inp: str, report: PrepReport, encoding: str = "utf-8") -> Iterator:
+    """Every JSON-object record of a file, folder or glob, with a progress bar; others are counted as skipped."""
+    from ..data.reading import expand_paths, read_records
+
+    for path in expand_paths(inp):
+        for raw in progress(read_records(path, encoding), desc=path):
+            report.records_in += 1
+            if raw.error or not isinstance(raw.record, dict):
+                report.skip("invalid JSON" if raw.error else "not a JSON object")
+                continue
+            yield raw
+
+
 def run_cli(description: str, add_args: Callable[[argparse.ArgumentParser], None],
             convert: Callable[[argparse.Namespace, PrepReport], Iterable[dict]], argv: list[str] | None = None) -> int:
     """Parse --in/--out (+ extras), convert, write, print the counts; errors are one line, exit 2."""

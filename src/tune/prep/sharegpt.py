@@ -9,8 +9,7 @@ import json
 import re
 
 from ..data.conversation import ROLE_ALIASES
-from ..data.reading import expand_paths, read_records
-from .report import PrepReport, progress
+from .report import PrepReport, raw_records
 
 USER_SIDE, ASSISTANT_SIDE = {"user", "tool"}, {"assistant"}
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -89,38 +88,33 @@ def split_long(turns: list[dict], count_tokens, max_tokens: int) -> list[list[di
 def convert(args, report: PrepReport):
     count_tokens = _token_counter(args.tokenizer) if args.max_tokens else None
     seen: set[str] = set()
-    for path in expand_paths(args.inp):
-        for raw in progress(read_records(path), desc=path):
-            report.records_in += 1
-            rec = raw.record
-            if raw.error or not isinstance(rec, dict):
-                report.skip("invalid JSON")
-                continue
-            turns = rec.get("conversations") or rec.get("items")
-            if not isinstance(turns, list) or not turns:
-                report.skip("no conversations")
-                continue
-            cleaned, reason = clean_turns(turns)
-            if cleaned is None:
-                report.skip(reason)
-                continue
-            text = "\n".join(t["value"] for t in cleaned)
-            if args.lang and language_of(text) != args.lang:
-                report.skip(f"language is not {args.lang}")
-                continue
-            digest = hashlib.sha1(json.dumps(cleaned, ensure_ascii=False).encode()).hexdigest()
-            if digest in seen:
-                report.skip("duplicate")
-                continue
-            seen.add(digest)
-            system = [t for t in cleaned if ROLE_ALIASES[t["from"].lower()] == "system"]
-            body = cleaned[len(system):]
-            pieces = split_long(body, count_tokens, args.max_tokens) if count_tokens else [body]
-            base = {k: v for k, v in rec.items() if k not in ("conversations", "items")}
-            base.setdefault("id", f"{raw.source}:{raw.line}")
-            for i, piece in enumerate(pieces):
-                yield {**base, "id": base["id"] if len(pieces) == 1 else f"{base['id']}_{i}",
-                       "conversations": system + piece}
+    for raw in raw_records(args.inp, report):
+        rec = raw.record
+        turns = rec.get("conversations") or rec.get("items")
+        if not isinstance(turns, list) or not turns:
+            report.skip("no conversations")
+            continue
+        cleaned, reason = clean_turns(turns)
+        if cleaned is None:
+            report.skip(reason)
+            continue
+        text = "\n".join(t["value"] for t in cleaned)
+        if args.lang and language_of(text) != args.lang:
+            report.skip(f"language is not {args.lang}")
+            continue
+        digest = hashlib.sha1(json.dumps(cleaned, ensure_ascii=False).encode()).hexdigest()
+        if digest in seen:
+            report.skip("duplicate")
+            continue
+        seen.add(digest)
+        system = [t for t in cleaned if ROLE_ALIASES[t["from"].lower()] == "system"]
+        body = cleaned[len(system):]
+        pieces = split_long(body, count_tokens, args.max_tokens) if count_tokens else [body]
+        base = {k: v for k, v in rec.items() if k not in ("conversations", "items")}
+        base.setdefault("id", f"{raw.source}:{raw.line}")
+        for i, piece in enumerate(pieces):
+            yield {**base, "id": base["id"] if len(pieces) == 1 else f"{base['id']}_{i}",
+                   "conversations": system + piece}
 
 
 def _token_counter(tokenizer_path: str | None):

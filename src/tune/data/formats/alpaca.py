@@ -27,7 +27,8 @@ def history_messages(record: dict) -> list[Message]:
     return out
 
 
-def to_conversation(record: dict) -> Conversation:
+def read_fields(record: dict) -> tuple[str, str, str]:
+    """(instruction, input, output), checked: output non-empty, instruction or input non-empty."""
     instruction = text_field(record, "instruction")
     input_ = text_field(record, "input", required=False)
     output = text_field(record, "output")
@@ -35,6 +36,11 @@ def to_conversation(record: dict) -> Conversation:
         raise InvalidConversation("output", "empty")
     if not (instruction.strip() or input_.strip()):
         raise InvalidConversation("instruction", "empty (and no input)")
+    return instruction, input_, output
+
+
+def to_conversation(record: dict) -> Conversation:
+    instruction, input_, output = read_fields(record)
     messages = history_messages(record)
     messages += [Message("user", user_text(instruction, input_)), Message("assistant", output)]
     return normalise(messages, system=text_field(record, "system", required=False))

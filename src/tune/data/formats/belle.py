@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..conversation import Conversation, InvalidConversation, Message, normalise
+from ..conversation import Conversation, Message, normalise
 from . import alpaca
 from ._fields import text_field
 
@@ -25,11 +25,7 @@ def split_turns(text: str) -> list[Message]:
 
 
 def to_conversation(record: dict) -> Conversation:
-    instruction = text_field(record, "instruction")
-    input_ = text_field(record, "input", required=False)
-    output = text_field(record, "output")
-    if not output.strip():
-        raise InvalidConversation("output", "empty")
+    instruction, input_, output = alpaca.read_fields(record)
     messages = split_turns(alpaca.user_text(instruction, input_))
     messages.append(Message("assistant", output.strip() if len(messages) > 1 else output))
     return normalise(messages, system=text_field(record, "system", required=False))
