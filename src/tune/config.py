@@ -45,6 +45,7 @@ class DataConfig:
     packing: bool = False
     val_size: float = 0.0                     # fraction (<1) or count (>=1) held out for eval
     num_proc: int = 1
+    streaming: bool = False                   # read lazily (files larger than memory); needs trainer.max_steps
     system: Optional[str] = None              # replaces every conversation's system prompt
     max_samples: Optional[int] = None
     mix: List[Any] = field(default_factory=list)  # [{path, format, weight, encoding}]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .data.dataset import build_dataset
+from .data.dataset import build_dataset, build_streaming_dataset
 from .data.labels import IGNORE_INDEX
 from .data.templates import get_template
 from .models.load import load_tokenizer
@@ -20,9 +20,13 @@ GREEN, RESET = "\033[32;1m", "\033[0m"
 def run_preview(cfg) -> int:
     tokenizer = load_tokenizer(cfg.model)
     renderer = get_template(cfg.template.name, tokenizer)
-    ds, summary = build_dataset(cfg.data, tokenizer, renderer)
     limit = cfg.preview.limit
-    rows = ds if limit is None else ds.select(range(min(limit, len(ds))))
+    if cfg.data.streaming:  # reads only as far as the limit
+        ds, summary = build_streaming_dataset(cfg.data, tokenizer, renderer)
+        rows = ds if limit is None else ds.take(limit)
+    else:
+        ds, summary = build_dataset(cfg.data, tokenizer, renderer)
+        rows = ds if limit is None else ds.select(range(min(limit, len(ds))))
     out = open(cfg.preview.out, "w", encoding="utf-8") if cfg.preview.out else sys.stdout
     try:
         for row in rows:

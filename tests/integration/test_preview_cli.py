@@ -68,3 +68,14 @@ def test_misspelt_key_names_the_key():
 def test_missing_file():
     r = run("preview", "data.path=/no/such/file.json")
     assert r.returncode == 2 and "no such file" in r.stderr.strip().splitlines()[-1]
+
+
+def test_streaming_preview_matches_in_memory(tmp_path):
+    src = shared("huatuo/llama_data.json")
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    common = ["preview", f"data.path={src}", "data.format=huatuo", "template=huatuo", "data.max_length=96",
+              "preview.limit=40"]
+    ra = run(*common, f"preview.out={a}")
+    rb = run(*common, f"preview.out={b}", "data.streaming=true")
+    assert ra.returncode == 0 and rb.returncode == 0, rb.stderr
+    assert a.read_text() == b.read_text()

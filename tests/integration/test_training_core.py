@@ -154,3 +154,21 @@ def test_errors_are_one_line_with_exit_2(args, needle, tmp_path):
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("tune: ") and needle in last, last
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("optim", ["adamw_8bit", "paged_adamw_8bit"])
+def test_8bit_and_paged_optimizers(optim, tmp_path):
+    result = train(compose(None, FAST + ["method=lora", f"trainer.optim={optim}", "trainer.max_steps=3",
+                                         f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000"]))
+    assert result.metrics["train_loss"] > 0
+
+
+def test_streaming_training(tmp_path):
+    from tests.conftest import shared
+    cfg = compose(None, FAST + ["method=lora", "data.streaming=true", f"data.path={shared('huatuo/llama_data.json')}",
+                                "data.format=huatuo", "trainer.max_steps=4", f"trainer.output_dir={tmp_path}",
+                                "trainer.save_steps=1000"])
+    result = train(cfg)
+    assert result.metrics["train_loss"] > 0 and os.path.isdir(result.model_dir)
+    with pytest.raises(Exception, match="max_steps"):
+        train(compose(None, FAST + ["data.streaming=true", "trainer.max_steps=-1", f"trainer.output_dir={tmp_path}/x"]))

@@ -43,12 +43,12 @@ def sources_of(cfg) -> list[Source]:
     return [Source(cfg.path, cfg.format, 1.0, cfg.encoding)]
 
 
-def load_conversations(source: Source, on_error: str = "raise", log=None) -> tuple[list[dict], DataSummary]:
-    """Read every file of a source into conversation rows ({messages, tools, source, line})."""
+def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=None):
+    """Yield conversation rows ({messages, tools, source, line}) of every file of a source, lazily,
+    counting records read and skipped (by reason) into ``summary``."""
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"data.on_error: {on_error!r} is not one of raise, skip")
     log = log or _stderr
-    summary, rows = DataSummary(), []
     for path in expand_paths(source.path):
         records = read_records(path, source.encoding)
         fmt_name, note = source.format, ""
@@ -72,7 +72,13 @@ def load_conversations(source: Source, on_error: str = "raise", log=None) -> tup
                     raise
                 summary.skipped[err.reason if not err.field else f"{err.field}: {err.reason}"] += 1
                 continue
-            rows.append({"messages": conv.to_dicts(), "tools": conv.tools, "source": path, "line": raw.line})
+            yield {"messages": conv.to_dicts(), "tools": conv.tools, "source": path, "line": raw.line}
+
+
+def load_conversations(source: Source, on_error: str = "raise", log=None) -> tuple[list[dict], DataSummary]:
+    """Every conversation row of a source in memory, sampled by the source's weight."""
+    summary = DataSummary()
+    rows = list(iter_conversations(source, on_error, summary, log))
     if source.weight != 1.0:
         rows = _sample(rows, source.weight)
     return rows, summary
@@ -120,6 +126,41 @@ def tokenize_rows(batch: dict, tokenizer, renderer, max_length, train_on_prompt,
     return out
 
 
+def _map_kwargs(cfg, tokenizer, renderer) -> dict:
+    return dict(tokenizer=tokenizer, renderer=renderer, max_length=cfg.max_length, train_on_prompt=cfg.train_on_prompt,
+                mask_history=cfg.mask_history, system=getattr(cfg, "system", None))
+
+
+def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.IterableDataset, DataSummary]:
+    """Like build_dataset, but lazy (files larger than memory): records are read, converted and tokenised
+    as the consumer iterates, and the summary fills in as it goes (complete once iteration ends)."""
+    if getattr(cfg, "mix", None):
+        raise ConfigError("data.streaming=true reads data.path only; mixing (data.mix) needs data.streaming=false")
+    summary = DataSummary()
+    source = sources_of(cfg)[0]
+    mode, instruction = getattr(cfg, "instruction_mode", "none"), getattr(cfg, "instruction", "")
+    pool = list(getattr(cfg, "instructions", None) or [])
+    kwargs = _map_kwargs(cfg, tokenizer, renderer)
+
+    def rows():
+        for row in iter_conversations(source, cfg.on_error, summary, log):
+            apply_instruction_mode([row], mode, instruction, pool)
+            yield row
+
+    def tokenize_and_count(batch):
+        out = tokenize_rows(batch, **kwargs)
+        for t, n in zip(out["truncated"], out["n_labelled"]):
+            summary.no_labelled_token += n == 0
+            summary.truncated += bool(t and n > 0)
+            summary.examples_kept += n > 0
+        return out
+
+    ds = datasets.IterableDataset.from_generator(rows)
+    ds = ds.map(tokenize_and_count, batched=True, batch_size=256)
+    ds = ds.filter(lambda n: n > 0, input_columns="n_labelled")
+    return ds.remove_columns(["truncated", "n_labelled", "tools"]), summary
+
+
 def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset, DataSummary]:
     """Load every source of ``cfg`` (the data config) and tokenise it; examples keep input order.
 
@@ -139,9 +180,7 @@ def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset,
         {"messages": [], "tools": [], "source": [], "line": []})
     ds = ds.map(tokenize_rows, batched=True, batch_size=256,
                 num_proc=cfg.num_proc if cfg.num_proc and cfg.num_proc > 1 and len(ds) > 1000 else None,
-                fn_kwargs=dict(tokenizer=tokenizer, renderer=renderer, max_length=cfg.max_length,
-                               train_on_prompt=cfg.train_on_prompt, mask_history=cfg.mask_history,
-                               system=getattr(cfg, "system", None)),
+                fn_kwargs=_map_kwargs(cfg, tokenizer, renderer),
                 desc="tokenising", load_from_cache_file=False)
     truncated, n_labelled = ds["truncated"], ds["n_labelled"]
     summary.truncated = sum(1 for t, n in zip(truncated, n_labelled) if t and n > 0)

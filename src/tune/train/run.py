@@ -83,6 +83,18 @@ def _split(ds, val_size: float, seed: int):
     return parts["train"], parts["test"]
 
 
+def _streaming_train_data(cfg, tokenizer, renderer):
+    from ..data.dataset import build_streaming_dataset
+
+    if cfg.trainer.max_steps <= 0:
+        raise ConfigError("data.streaming=true: the length is unknown up front; set trainer.max_steps")
+    for key in ("packing", "val_size"):
+        if getattr(cfg.data, key):
+            raise ConfigError(f"data.streaming=true does not support data.{key} yet; set data.streaming=false")
+    ds, summary = build_streaming_dataset(cfg.data, tokenizer, renderer, log=log)
+    return ds.remove_columns(["messages", "source", "line"]), summary
+
+
 def _packed(ds, max_length: int):
     cols = pack_examples(ds["input_ids"], ds["labels"], max_length)
     import datasets
@@ -244,12 +256,16 @@ def run_training(cfg) -> TrainResult:
 
     tokenizer = load_tokenizer(cfg.model)
     renderer = get_template(cfg.template.name, tokenizer)
-    ds, summary = build_dataset(cfg.data, tokenizer, renderer, log=log)
-    for line in summary.lines():
-        log(line)
-    if len(ds) == 0:
-        raise ConfigError("data: no training examples left (see the summary above)")
-    train_ds, eval_ds = _split(ds.remove_columns(["messages", "source", "line"]), cfg.data.val_size, cfg.trainer.seed)
+    if cfg.data.streaming:
+        train_ds, summary = _streaming_train_data(cfg, tokenizer, renderer)
+        eval_ds = None
+    else:
+        ds, summary = build_dataset(cfg.data, tokenizer, renderer, log=log)
+        for line in summary.lines():
+            log(line)
+        if len(ds) == 0:
+            raise ConfigError("data: no training examples left (see the summary above)")
+        train_ds, eval_ds = _split(ds.remove_columns(["messages", "source", "line"]), cfg.data.val_size, cfg.trainer.seed)
     if cfg.data.packing:
         train_ds = _packed(train_ds, cfg.data.max_length)
         log(f"tune data: packed into {len(train_ds)} rows of at most {cfg.data.max_length} tokens")
@@ -272,6 +288,9 @@ def run_training(cfg) -> TrainResult:
     if is_main_process():
         _trim_metrics(metrics_path, _step_of(resume))
     result = trainer.train(resume_from_checkpoint=resume)
+    if cfg.data.streaming:
+        for line in summary.lines():
+            log(line.replace("tune data: records", "tune data (streamed so far): records"))
     metrics = dict(result.metrics)
     if eval_ds is not None:
         ev = trainer.evaluate()
