@@ -172,3 +172,12 @@ def test_streaming_training(tmp_path):
     assert result.metrics["train_loss"] > 0 and os.path.isdir(result.model_dir)
     with pytest.raises(Exception, match="max_steps"):
         train(compose(None, FAST + ["data.streaming=true", "trainer.max_steps=-1", f"trainer.output_dir={tmp_path}/x"]))
+
+
+def test_packed_training_learns(tmp_path):
+    result = train(compose(None, ["trainer.report_to=[]", "trainer.logging_steps=1", "data.max_length=128",
+                                  "data.packing=true", "method=full", "trainer.learning_rate=3e-3", "trainer.max_steps=20",
+                                  f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000"]))
+    rows = [json.loads(line) for line in open(os.path.join(result.output_dir, "metrics.jsonl"))]
+    losses = [r["loss"] for r in rows if "loss" in r]
+    assert sum(losses[-3:]) / 3 < losses[0] - 1.0, losses
