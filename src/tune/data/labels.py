@@ -40,10 +40,41 @@ def tokenize_segment_batch(tokenizer, batch: list[list[Segment]]) -> list[list[l
     return [[next(it_literal) if s.literal else next(it_plain) for s in segs] for segs in batch]
 
 
+PROBE = "\n"
+
+
+def adds_prefix_space(tokenizer) -> bool:
+    """True for tokenizers that put a word-start marker before every encoded text (sentencepiece Llama,
+    Metaspace with prepend_scheme="always"): "a" and "b" encoded apart then decode as "a b"."""
+    cached = getattr(tokenizer, "_tune_adds_prefix_space", None)
+    if cached is None:
+        ids = tokenizer("a", add_special_tokens=False)["input_ids"]
+        cached = tokenizer.decode(ids + ids, skip_special_tokens=True) != "aa"
+        try:
+            tokenizer._tune_adds_prefix_space = cached
+        except AttributeError:
+            pass
+    return cached
+
+
 def _encode(tokenizer, texts: list[str], split_special: bool) -> list[list[int]]:
     if not texts:
         return []
-    return tokenizer(texts, add_special_tokens=False, split_special_tokens=split_special)["input_ids"]
+    if not adds_prefix_space(tokenizer):
+        return tokenizer(texts, add_special_tokens=False, split_special_tokens=split_special)["input_ids"]
+    # Such tokenizers would put a spurious space at every segment boundary. Encode each segment after a
+    # newline and drop the newline's ids, so the concatenated ids decode to exactly the rendered text.
+    probe = tokenizer(PROBE, add_special_tokens=False)["input_ids"]
+    probed = tokenizer([PROBE + t for t in texts], add_special_tokens=False, split_special_tokens=split_special)["input_ids"]
+    plain = None
+    out = []
+    for i, ids in enumerate(probed):
+        if ids[: len(probe)] == probe:
+            out.append(ids[len(probe):])
+        else:  # the probe merged with the text: fall back to plain encoding for this one
+            plain = plain or tokenizer(texts, add_special_tokens=False, split_special_tokens=split_special)["input_ids"]
+            out.append(plain[i])
+    return out
 
 
 def build_example(segments: list[Segment], seg_ids: list[list[int]], max_length: int | None,
