@@ -181,3 +181,19 @@ def test_packed_training_learns(tmp_path):
     rows = [json.loads(line) for line in open(os.path.join(result.output_dir, "metrics.jsonl"))]
     losses = [r["loss"] for r in rows if "loss" in r]
     assert sum(losses[-3:]) / 3 < losses[0] - 1.0, losses
+
+
+def test_lora_continues_from_an_init_adapter(tmp_path):
+    """Chinese-Vicuna-medical continues a trained LoRA: training starts from its weights."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    first = train(compose(None, FAST + ["method=lora", "trainer.learning_rate=1e-2", "trainer.max_steps=5",
+                                        f"trainer.output_dir={tmp_path / 'a'}", "trainer.save_steps=1000"]))
+    cfg = compose(None, FAST + ["method=lora", f"method.init_adapter={first.model_dir}", "trainer.learning_rate=0",
+                                "trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'b'}", "trainer.save_steps=1000"])
+    second = train(cfg)
+    trained_b = {k: v for k, v in second.model.state_dict().items() if "lora_B" in k}
+    first_b = {k: v for k, v in first.model.state_dict().items() if "lora_B" in k}
+    assert trained_b and all(torch.equal(trained_b[k], first_b[k]) for k in first_b)  # lr 0: unchanged, not zeros
+    assert any(v.abs().sum() > 0 for v in trained_b.values())
