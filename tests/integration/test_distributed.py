@@ -14,9 +14,10 @@ COMMON = ["trainer.report_to=[]", "data.max_length=64", "trainer.logging_steps=1
           "trainer.per_device_train_batch_size=2", "trainer.lr_scheduler_type=constant"]
 
 
-def launch(out, *args, processes=2):
+def launch(out, *args, processes=2, **env_extra):
     cmd = ACCELERATE if processes == 2 else [sys.executable, "-m", "tune.train"]
-    env = dict(os.environ, TORCH_EXTENSIONS_DIR=os.environ.get("TORCH_EXTENSIONS_DIR", os.path.abspath(".cache/torch_extensions")))
+    env = dict(os.environ, TORCH_EXTENSIONS_DIR=os.environ.get("TORCH_EXTENSIONS_DIR", os.path.abspath(".cache/torch_extensions")),
+               **env_extra)
     r = subprocess.run(cmd + COMMON + [f"trainer.output_dir={out}", *args], capture_output=True, text=True,
                        timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-4000:]
@@ -57,3 +58,12 @@ def test_two_by_two_matches_one_by_four(tmp_path):
     a, b = losses(one), losses(two)
     assert len(a) == len(b) == 6
     assert max(abs(x - y) for x, y in zip(a, b)) < 1e-3, (a, b)
+
+
+def test_two_processes_build_the_tiny_model_once_and_whole(tmp_path):
+    """A fresh cache: both ranks need the tiny model at once; the result must be one complete folder."""
+    cache = tmp_path / "cache"
+    launch(tmp_path / "run", "method=lora", "trainer.max_steps=2", TUNE_CACHE=str(cache))
+    folders = [p for p in cache.iterdir() if p.name.startswith("tiny-")]
+    assert len(folders) == 1
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in folders[0].iterdir()}

@@ -76,24 +76,55 @@ def build_tiny(out_dir: str, *, hidden_size: int = 128, num_layers: int = 2, num
     return out_dir
 
 
+REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+
+
+def _complete(folder: str) -> bool:
+    return all(os.path.isfile(os.path.join(folder, f)) for f in REQUIRED_FILES)
+
+
 def tiny_model_dir(cache_dir: str | None = None, **size) -> str:
-    """The cached folder of the tiny model with these sizes, building it (atomically) if missing."""
+    """The cached folder of the tiny model with these sizes, building it (atomically) if missing.
+
+    Under torch.distributed, rank 0 builds and the others wait (transformers saves weights on rank 0 only)."""
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(build_tiny).parameters.items() if k != "out_dir"}
+    size = {**defaults, **size}
     key_src = json.dumps({"v": TOKENIZER_VERSION, **size}, sort_keys=True)
     key_src += hashlib.sha256("".join(corpus_texts()).encode()).hexdigest()
     key = hashlib.sha256(key_src.encode()).hexdigest()[:12]
     root = cache_dir or default_cache_dir()
     final = os.path.join(root, f"tiny-{key}")
-    if os.path.isfile(os.path.join(final, "config.json")):
+    if _complete(final):
         return final
+    dist = _distributed()
+    if dist is None or dist.get_rank() == 0:
+        _build_atomically(root, final, size)
+    if dist is not None:
+        dist.barrier()
+    return final
+
+
+def _distributed():
+    import torch.distributed as dist
+
+    return dist if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1 else None
+
+
+def _build_atomically(root: str, final: str, size: dict) -> None:
     os.makedirs(root, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".tiny-", dir=root)
     try:
         build_tiny(tmp, **size)
+        if not _complete(tmp):
+            raise RuntimeError(f"building the tiny model left an incomplete folder {tmp}")
+        if os.path.isdir(final) and not _complete(final):  # a broken earlier build: replace it
+            shutil.rmtree(final, ignore_errors=True)
         try:
             os.rename(tmp, final)
         except OSError:  # another process finished first: theirs is identical
-            shutil.rmtree(tmp, ignore_errors=True)
+            pass
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
-    return final

@@ -236,6 +236,7 @@ def run_training(cfg) -> TrainResult:
     from transformers import Trainer, set_seed
 
     check_compatibility(cfg)
+    resolve_model_path(cfg.model)  # builds the tiny model if needed, before any process group exists
     precision = resolve_precision(cfg.trainer.precision)
     output_dir = cfg.trainer.output_dir
     if not output_dir and str(cfg.trainer.resume).lower() == "auto":
