@@ -3,8 +3,10 @@ alpaca-lora way), all in one run, each in its own process (so peak memory is its
 
 Same model (a ~20M-parameter Llama built like the tiny default), same LoRA settings, same data (the
 Alpaca sample), max length, effective batch and number of steps. tune runs as a user would run it for
-speed: data.packing=true. TRL runs with SFTConfig defaults for prompt/completion data. Prints trained
-(non-padding) tokens/s, peak RSS and final loss for each, then `ratio_vs_trl=X.XX` (tune/TRL tokens/s).
+speed: data.packing=true. TRL runs twice: with SFTConfig defaults for prompt/completion data, as a user
+would (which on TRL 1.16 means gradient checkpointing on and bf16 autocast, even on CPU), and matched to
+tune (checkpointing off, fp32). Prints trained (non-padding) tokens/s, peak RSS and final loss for each,
+then `ratio_vs_trl_matched=X.XX` and, last, `ratio_vs_trl=X.XX` (tune / TRL-defaults tokens/s).
 
     python benchmarks/train_throughput.py [--steps 20] [--data FILE]
 """
@@ -75,7 +77,11 @@ def _result(trainer, out):
     return {"tokens": trainer.state.num_input_tokens_seen, "seconds": runtime, "loss": loss}
 
 
-def run_trl(a) -> dict:
+def run_trl_matched(a) -> dict:
+    return run_trl(a, gradient_checkpointing=False, bf16=False)
+
+
+def run_trl(a, **overrides) -> dict:
     import datasets
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
@@ -85,7 +91,7 @@ def run_trl(a) -> dict:
     ds = datasets.Dataset.from_list([{"prompt": [{"role": "user", "content": _user(r)}],
                                       "completion": [{"role": "assistant", "content": r["output"]}]} for r in _records(a)])
     out = tempfile.mkdtemp()
-    args = SFTConfig(max_length=a.max_length, **_hf_args(a, out))
+    args = SFTConfig(max_length=a.max_length, **_hf_args(a, out), **overrides)
     trainer = SFTTrainer(model=_lora(AutoModelForCausalLM.from_pretrained(path)), args=args, train_dataset=ds,
                          processing_class=tok)
     trainer.train()
@@ -117,7 +123,7 @@ def run_hf_padded(a) -> dict:
     return _result(trainer, out)
 
 
-SYSTEMS = {"tune": run_tune, "trl": run_trl, "hf_padded": run_hf_padded}
+SYSTEMS = {"tune": run_tune, "trl": run_trl, "trl_matched": run_trl_matched, "hf_padded": run_hf_padded}
 
 
 def main() -> None:
@@ -148,10 +154,11 @@ def main() -> None:
         results[name] = json.loads(line[-1][7:])
     print(f"model ~20M params, LoRA r={LORA['r']}, max_length={a.max_length}, batch={a.batch}, steps={a.steps}, data={a.data}")
     for name, r in results.items():
-        print(f"{name:10s} trained tokens/s {r['tokens'] / r['seconds']:8.0f}   tokens {r['tokens']:7d}   "
+        print(f"{name:12s} trained tokens/s {r['tokens'] / r['seconds']:8.0f}   tokens {r['tokens']:7d}   "
               f"peak RSS {r['peak_rss_mb']:7.0f} MB   final loss {r['loss']:.4f}")
     tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
     print(f"ratio_vs_hf_padded={tps['tune'] / tps['hf_padded']:.2f}")
+    print(f"ratio_vs_trl_matched={tps['tune'] / tps['trl_matched']:.2f}")
     print(f"ratio_vs_trl={tps['tune'] / tps['trl']:.2f}")
 
 
