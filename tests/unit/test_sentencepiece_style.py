@@ -34,7 +34,7 @@ TEXT = st.lists(st.sampled_from(["hello", " world", "the model", "模型", "\n",
                 max_size=5).map("".join).filter(lambda s: s.strip())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(__import__("os").environ.get("TUNE_HYPOTHESIS_EXAMPLES", 40)), deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=3))
 def test_segments_decode_to_the_rendered_text(metaspace_tokenizer, pairs):
     conv = Conversation([m for q, a in pairs for m in (Message("user", q), Message("assistant", a))])

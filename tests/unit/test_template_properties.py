@@ -8,7 +8,8 @@ from tune.data.labels import IGNORE_INDEX, build_example, tokenize_segment_batch
 from tune.data.templates import get_template, template_names
 
 PIECES = ["hello", " world", "  ", "\n", "\t", "Hi!", "你好", "世界", "，", "。", "数字 42", " ", "ok\n\n",
-          "</s>", "<|im_end|>", "{eos}", "ASSISTANT:", "### Response:", "[INST]", "é", "🙂"]
+          "</s>", "<|im_end|>", "{eos}", "ASSISTANT:", "### Response:", "[INST]", "é", "🙂",
+          "<|im_start|>", "[gMASK]", "sop", "<|user|>", "<s>", "{idx}", "{input}", "\r\n", "\u3000"]
 text = st.lists(st.sampled_from(PIECES), min_size=1, max_size=8).map("".join).filter(lambda s: s.strip())
 
 
@@ -36,7 +37,7 @@ def spans(ids, labels):
 def test_labelled_spans_are_exactly_the_answers(name, tokenizer):
     renderer = get_template(name, tokenizer)
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=int(__import__("os").environ.get("TUNE_HYPOTHESIS_EXAMPLES", 40)), deadline=None, suppress_health_check=list(HealthCheck))
     @given(conversations())
     def check(conv):
         segs = renderer.render(conv)
