@@ -131,6 +131,11 @@ def _map_kwargs(cfg, tokenizer, renderer) -> dict:
                 mask_history=cfg.mask_history, system=getattr(cfg, "system", None))
 
 
+def _instruction_args(cfg) -> tuple[str, str, list[str]]:
+    return (getattr(cfg, "instruction_mode", "none"), getattr(cfg, "instruction", ""),
+            list(getattr(cfg, "instructions", None) or []))
+
+
 def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.IterableDataset, DataSummary]:
     """Like build_dataset, but lazy (files larger than memory): records are read, converted and tokenised
     as the consumer iterates, and the summary fills in as it goes (complete once iteration ends)."""
@@ -138,13 +143,12 @@ def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[dataset
         raise ConfigError("data.streaming=true reads data.path only; mixing (data.mix) needs data.streaming=false")
     summary = DataSummary()
     source = sources_of(cfg)[0]
-    mode, instruction = getattr(cfg, "instruction_mode", "none"), getattr(cfg, "instruction", "")
-    pool = list(getattr(cfg, "instructions", None) or [])
+    instruction_args = _instruction_args(cfg)
     kwargs = _map_kwargs(cfg, tokenizer, renderer)
 
     def rows():
         for row in iter_conversations(source, cfg.on_error, summary, log):
-            apply_instruction_mode([row], mode, instruction, pool)
+            apply_instruction_mode([row], *instruction_args)
             yield row
 
     def tokenize_and_count(batch):
@@ -174,8 +178,7 @@ def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset,
         summary.merge(src_summary)
     if getattr(cfg, "max_samples", None):
         rows = rows[: cfg.max_samples]
-    apply_instruction_mode(rows, getattr(cfg, "instruction_mode", "none"), getattr(cfg, "instruction", ""),
-                           list(getattr(cfg, "instructions", None) or []))
+    apply_instruction_mode(rows, *_instruction_args(cfg))
     ds = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict(
         {"messages": [], "tools": [], "source": [], "line": []})
     ds = ds.map(tokenize_rows, batched=True, batch_size=256,

@@ -11,6 +11,7 @@ from ..errors import ConfigError
 from . import freeze, full, lora, ptuning, qlora
 
 METHODS: dict[str, ModuleType] = {"full": full, "freeze": freeze, "lora": lora, "qlora": qlora, "ptuning_v2": ptuning}
+ADAPTER_METHODS = ("lora", "qlora", "ptuning_v2")  # saved as a peft adapter on top of an unchanged base
 
 
 def get_method(name: str) -> ModuleType:

@@ -98,7 +98,7 @@ def tiny_model_dir(cache_dir: str | None = None, **size) -> str:
     final = os.path.join(root, f"tiny-{key}")
     if _complete(final):
         return final
-    dist = _distributed()
+    dist = process_group()
     if dist is None or dist.get_rank() == 0:
         _build_atomically(root, final, size)
     if dist is not None:
@@ -106,7 +106,8 @@ def tiny_model_dir(cache_dir: str | None = None, **size) -> str:
     return final
 
 
-def _distributed():
+def process_group():
+    """torch.distributed when several processes share a group, else None."""
     import torch.distributed as dist
 
     return dist if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1 else None

@@ -1,4 +1,4 @@
-"""Trainer callbacks: metrics.jsonl, the checkpoint-complete marker, the loss-curve PNG. Rank 0 only."""
+"""Trainer callbacks (metrics.jsonl, the checkpoint-complete marker) and the loss-curve PNG. Rank 0 only."""
 from __future__ import annotations
 
 import json
@@ -40,15 +40,6 @@ class CheckpointMarkerCallback(TrainerCallback):
             with open(tmp, "w") as f:
                 json.dump({"step": state.global_step}, f)
             os.replace(tmp, os.path.join(folder, COMPLETE_MARKER))
-
-
-class LossPlotCallback(TrainerCallback):
-    def __init__(self, metrics_path: str, out_path: str):
-        self.metrics_path, self.out_path = metrics_path, out_path
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if state.is_world_process_zero:
-            plot_loss(self.metrics_path, self.out_path)
 
 
 def plot_loss(metrics_path: str, out_path: str) -> None:

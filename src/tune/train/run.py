@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..artifacts import FINAL_DIR, TUNE_META, run_meta
 from ..data.collate import PackedCollator, PaddingCollator
 from ..data.dataset import build_dataset
 from ..data.packing import pack_examples
@@ -19,13 +20,11 @@ from ..data.templates import get_template, to_jinja
 from ..errors import ConfigError
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
-from .callbacks import CheckpointMarkerCallback, LossPlotCallback, MetricsFileCallback
+from ..models.tiny import process_group
+from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
 from .checkpoints import complete_checkpoints, replace_dir_atomically, resolve_resume
 from .loss import causal_lm_loss
 from .precision import compute_dtype, resolve_precision
-
-FINAL_DIR = "model"
-TUNE_META = "tune.json"
 
 
 @dataclass
@@ -52,9 +51,8 @@ def default_output_dir(cfg) -> str:
 
 def _agree_on_output_dir(proposed: str) -> str:
     """Rank 0's choice wins: ranks start at slightly different times, so their time stamps can differ."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    dist = process_group()
+    if dist is not None:
         box = [proposed]
         dist.broadcast_object_list(box, src=0)
         return box[0]
@@ -196,11 +194,8 @@ def parameter_checksum(model) -> str:
 def check_ranks_agree(trainer, cfg) -> None:
     """After training, every rank must hold the same weights; N unsynchronised copies would not.
     (ZeRO-3 shards parameters, so ranks hold different shards by design: checked on the gathered save.)"""
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
-        return
-    if cfg.deepspeed.name.startswith("zero3"):
+    dist = process_group()
+    if dist is None or cfg.deepspeed.name.startswith("zero3"):
         return
     sums = [None] * dist.get_world_size()
     dist.all_gather_object(sums, parameter_checksum(trainer.model))
@@ -211,8 +206,6 @@ def check_ranks_agree(trainer, cfg) -> None:
 
 def save_final(trainer, cfg, tokenizer, renderer, output_dir: str) -> str:
     """Model (or adapter) + tokenizer with the training template as chat_template + tune.json, atomically."""
-    from omegaconf import OmegaConf
-
     final = os.path.join(output_dir, FINAL_DIR)
     tmp = os.path.join(output_dir, f".{FINAL_DIR}.tmp")
     trainer.save_model(tmp)  # gathers ZeRO-3 shards; peft models save the adapter
@@ -220,11 +213,8 @@ def save_final(trainer, cfg, tokenizer, renderer, output_dir: str) -> str:
         if cfg.template.name != "tokenizer":
             tokenizer.chat_template = to_jinja(renderer)
         tokenizer.save_pretrained(tmp)
-        meta = {"method": cfg.method.name, "template": cfg.template.name, "base_model": resolve_model_path(cfg.model),
-                "adapter": cfg.method.name in ("lora", "qlora", "ptuning_v2"),
-                "config": OmegaConf.to_container(cfg, resolve=True)}
         with open(os.path.join(tmp, TUNE_META), "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=1, ensure_ascii=False, default=str)
+            json.dump(run_meta(cfg), f, indent=1, ensure_ascii=False, default=str)
         replace_dir_atomically(tmp, final)
     trainer.accelerator.wait_for_everyone()
     return final
@@ -281,8 +271,7 @@ def run_training(cfg) -> TrainResult:
     metrics_path = os.path.join(output_dir, "metrics.jsonl")
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
                       processing_class=tokenizer, compute_loss_func=causal_lm_loss,
-                      callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback(),
-                                 LossPlotCallback(metrics_path, os.path.join(output_dir, "loss.png"))])
+                      callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback()])
     resume = resolve_resume(cfg.trainer.resume, output_dir)
     if resume:
         log(f"tune: resuming from {resume}")
@@ -299,8 +288,7 @@ def run_training(cfg) -> TrainResult:
         metrics.update(ev)
     check_ranks_agree(trainer, cfg)
     final = save_final(trainer, cfg, tokenizer, renderer, output_dir)
-    if is_main_process():
-        from .callbacks import plot_loss
+    if is_main_process():  # after the final evaluation, so its row is on the curve
         plot_loss(metrics_path, os.path.join(output_dir, "loss.png"))
         log(f"tune: saved {final}")
     model = trainer.model

@@ -1,0 +1,16 @@
+"""The layout of what `tune train` saves, shared by the trainer that writes it and the tools that read it."""
+from __future__ import annotations
+
+FINAL_DIR = "model"        # output_dir/model: the final model or adapter, tokenizer and TUNE_META
+TUNE_META = "tune.json"    # method, template, base model, whether it is an adapter, the resolved config
+
+
+def run_meta(cfg) -> dict:
+    """The TUNE_META contents for a resolved training config (an OmegaConf DictConfig)."""
+    from omegaconf import OmegaConf
+
+    from .methods import ADAPTER_METHODS
+    from .models.load import resolve_model_path
+
+    return {"method": cfg.method.name, "template": cfg.template.name, "base_model": resolve_model_path(cfg.model),
+            "adapter": cfg.method.name in ADAPTER_METHODS, "config": OmegaConf.to_container(cfg, resolve=True)}
