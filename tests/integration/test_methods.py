@@ -127,3 +127,14 @@ def test_generation_after_training(trained):
     convs = [Conversation([Message("user", "What is 3 plus 5?")]), Conversation([Message("user", "天空是什么颜色？")])]
     replies = generate_replies(t.model, t.tokenizer, t.renderer, convs, max_new_tokens=8)
     assert len(replies) == 2 and all(isinstance(r, str) for r in replies)
+
+
+def test_ptuning_on_a_4bit_base_reloads_on_the_same_base(tmp_path):
+    """The base comes back the way the method loaded it (4-bit here), so the reloaded adapter gives the same logits."""
+    from tune.infer.load import load_trained
+
+    result = train(compose(None, ["method=ptuning_v2", "method.num_virtual_tokens=8", "method.quantization_bit=4",
+                                  "trainer.max_steps=3", "data.max_length=64", f"trainer.output_dir={tmp_path}",
+                                  "trainer.report_to=[]", "trainer.save_steps=1000"]))
+    again = load_trained(result.output_dir)
+    assert torch.allclose(logits(again.model, again.tokenizer), logits(result.model, result.tokenizer), atol=1e-5)

@@ -7,10 +7,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from ..artifacts import FINAL_DIR, TUNE_META, run_meta
 from ..data.templates import get_template
 from ..errors import ConfigError
-
-TUNE_META = "tune.json"
+from ..methods import get_method
 
 
 @dataclass
@@ -28,37 +28,33 @@ def find_model_dir(checkpoint: str) -> tuple[str, dict]:
         raise ConfigError("checkpoint: not set (checkpoint=DIR: a training output folder or its model/ folder)")
     if not os.path.isdir(checkpoint):
         raise ConfigError(f"checkpoint: folder {checkpoint!r} not found")
-    for d in (os.path.join(checkpoint, "model"), checkpoint):
+    for d in (os.path.join(checkpoint, FINAL_DIR), checkpoint):
         if os.path.isfile(os.path.join(d, TUNE_META)):
             with open(os.path.join(d, TUNE_META), encoding="utf-8") as f:
                 return d, json.load(f)
     run_config = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), "config.yaml")
     if os.path.isfile(run_config):  # a checkpoint-N folder inside a run
         from omegaconf import OmegaConf
-        from ..models.load import resolve_model_path
 
-        cfg = OmegaConf.load(run_config)
-        return checkpoint, {"method": cfg.method.name, "template": cfg.template.name,
-                            "base_model": resolve_model_path(cfg.model),
-                            "adapter": cfg.method.name in ("lora", "qlora", "ptuning_v2"),
-                            "config": OmegaConf.to_container(cfg)}
+        return checkpoint, run_meta(OmegaConf.load(run_config))
     raise ConfigError(f"checkpoint: {checkpoint!r} holds no tune model (no tune.json, no run config.yaml)")
 
 
 def load_base(meta: dict, dtype, remote: bool, dequantize: bool):
-    """The base an adapter was trained on: for QLoRA the same 4-bit weights (dequantised for a merge, so the
-    merged model computes what the trained one did), otherwise the base as saved."""
+    """The base an adapter was trained on, loaded the way its method loads it: a quantised base (QLoRA, P-Tuning
+    on a 4-bit base) comes back with the same quantised weights (dequantised for a merge, so the merged model
+    computes what the trained one did), otherwise the base as saved."""
+    import torch
+    from omegaconf import OmegaConf
     from transformers import AutoModelForCausalLM
 
-    kwargs = {}
-    if meta["method"] == "qlora":
-        from omegaconf import OmegaConf
-        from ..methods import qlora
+    from ..methods import qlora
 
-        method_cfg = OmegaConf.create(meta["config"]["method"])
-        kwargs = qlora.load_kwargs(method_cfg, dtype or __import__("torch").float32)
+    method = get_method(meta["method"])
+    method_cfg = OmegaConf.create(meta["config"]["method"])
+    kwargs = method.load_kwargs(method_cfg, dtype or torch.float32) if hasattr(method, "load_kwargs") else {}
     base = AutoModelForCausalLM.from_pretrained(meta["base_model"], dtype=dtype, trust_remote_code=remote, **kwargs)
-    if meta["method"] == "qlora":
+    if "quantization_config" in kwargs:
         if dequantize:
             base = base.dequantize()
         else:
