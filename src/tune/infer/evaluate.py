@@ -14,6 +14,7 @@ from ..data.collate import PaddingCollator
 from ..data.conversation import Conversation
 from ..data.dataset import build_dataset
 from ..data.labels import IGNORE_INDEX
+from ..train.loss import causal_lm_loss
 from .generation import generate_replies
 from .load import load_trained
 from .metrics import generation_scores
@@ -27,11 +28,10 @@ def labelled_loss(model, tokenizer, ds, batch_size: int) -> tuple[float, int]:
     for i in range(0, len(ds), batch_size):
         batch = collate([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in ds.select(range(i, min(i + batch_size, len(ds))))])
         with torch.no_grad():
-            logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
-        shift_logits, shift_labels = logits[:, :-1].float(), batch["labels"][:, 1:].to(device)
-        total += torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
-                                                   ignore_index=IGNORE_INDEX, reduction="sum").item()
-        count += int(shift_labels.ne(IGNORE_INDEX).sum())
+            out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
+        labels = batch["labels"].to(device)
+        total += causal_lm_loss(out, labels, num_items_in_batch=1).item()  # divided by 1: the token-loss sum
+        count += int(labels[:, 1:].ne(IGNORE_INDEX).sum())
     return total / max(count, 1), count
 
 
