@@ -20,8 +20,14 @@ def cmd_preview(overrides: list[str]) -> int:
 
 
 def cmd_train(overrides: list[str]) -> int:
+    from .models.tiny import process_group
     from .train.run import run_training
+
     run_training(compose_cli(overrides))
+    dist = process_group()
+    if dist is not None:  # this process is the job: leave the group together, so no rank exits while gloo
+        dist.barrier()    # threads still serve another (seen as "terminate called without an active exception")
+        dist.destroy_process_group()
     return 0
 
 
