@@ -8,6 +8,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("TUNE_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_TOKENIZERS = Path(os.environ.get("TUNE_SHARED_TOKENIZERS", REPO.parent / "shared" / "tokenizers"))
+# Real tokenizers converted from llama.cpp's vocab-only GGUF files (../shared/tokenizers/README.md): LLaMA-2's
+# sentencepiece, LLaMA-3's and Qwen2's byte-level BPE. Our own tiny tokenizer hides their spaces and merges.
+REAL_TOKENIZERS = ("llama-spm", "llama-bpe", "qwen2")
 
 
 def shared(rel: str) -> Path:
@@ -27,6 +31,26 @@ def tiny_dir() -> str:
 def tokenizer(tiny_dir):
     from transformers import AutoTokenizer
     return AutoTokenizer.from_pretrained(tiny_dir)
+
+
+@pytest.fixture(scope="session")
+def real_tokenizer_dirs(tmp_path_factory) -> dict[str, str]:
+    """name -> a folder AutoTokenizer loads (tokenizer.json unpacked once per session); skips without ../shared."""
+    import gzip
+    import shutil
+
+    if not SHARED_TOKENIZERS.is_dir():
+        pytest.skip(f"real tokenizers {SHARED_TOKENIZERS} not present")
+    root = tmp_path_factory.mktemp("real_tokenizers")
+    out = {}
+    for name in REAL_TOKENIZERS:
+        folder = root / name
+        folder.mkdir()
+        with gzip.open(SHARED_TOKENIZERS / name / "tokenizer.json.gz", "rb") as src, open(folder / "tokenizer.json", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        shutil.copy(SHARED_TOKENIZERS / name / "tokenizer_config.json", folder / "tokenizer_config.json")
+        out[name] = str(folder)
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ FINAL_DIR = "model"        # output_dir/model: the final model or adapter, token
 TUNE_META = "tune.json"    # method, template, base model, whether it is an adapter, the resolved config
 
 
-def run_meta(cfg) -> dict:
+def run_meta(cfg, added_tokens=()) -> dict:
     """The TUNE_META contents for a resolved training config (an OmegaConf DictConfig)."""
     from omegaconf import OmegaConf
 
@@ -13,4 +13,5 @@ def run_meta(cfg) -> dict:
     from .models.load import resolve_model_path
 
     return {"method": cfg.method.name, "template": cfg.template.name, "base_model": resolve_model_path(cfg.model),
-            "adapter": cfg.method.name in ADAPTER_METHODS, "config": OmegaConf.to_container(cfg, resolve=True)}
+            "adapter": cfg.method.name in ADAPTER_METHODS, "added_tokens": list(added_tokens),
+            "config": OmegaConf.to_container(cfg, resolve=True)}

@@ -59,6 +59,7 @@ class DataConfig:
 @dataclass
 class TemplateConfig:
     name: str = "alpaca"
+    add_missing_tokens: bool = True           # add the template's control tokens the tokenizer lacks (else refuse)
 
 
 @dataclass

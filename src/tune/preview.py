@@ -1,8 +1,9 @@
 """`tune preview`: show exactly what the model will be trained on.
 
 Contract (stable, used to check the toolkit from outside): one JSON object per kept example, in
-input order: {"messages": [{"role", "content"}...], "input_ids": [...], "labels": [...]}, with
-labels[i] either -100 or input_ids[i]. The data summary goes to stderr.
+input order: {"messages": [{"role", "content"}...], "text": "...", "input_ids": [...], "labels": [...]}, with
+``text`` the exact rendered text the ids come from (before truncation) and labels[i] either -100 or
+input_ids[i]. The data summary goes to stderr.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .data.dataset import build_dataset, build_streaming_dataset
 from .data.labels import IGNORE_INDEX
 from .data.templates import get_template
 from .models.load import load_tokenizer
+from .models.vocab import add_control_tokens
 
 GREEN, RESET = "\033[32;1m", "\033[0m"
 
@@ -20,6 +22,10 @@ GREEN, RESET = "\033[32;1m", "\033[0m"
 def run_preview(cfg) -> int:
     tokenizer = load_tokenizer(cfg.model)
     renderer = get_template(cfg.template.name, tokenizer)
+    added = add_control_tokens(tokenizer, renderer.control_tokens, cfg.template.name, cfg.template.add_missing_tokens)
+    if added:  # as training does, so the ids shown are the ids trained
+        print(f"tune: template={cfg.template.name}: added control tokens the tokenizer lacked ({', '.join(added)})",
+              file=sys.stderr)
     limit = cfg.preview.limit
     if cfg.data.streaming:  # reads only as far as the limit
         ds, summary = build_streaming_dataset(cfg.data, tokenizer, renderer)
@@ -34,7 +40,8 @@ def run_preview(cfg) -> int:
                 out.write(render_text_view(row, tokenizer, colour=out.isatty()) + "\n")
             else:
                 messages = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
-                out.write(json.dumps({"messages": messages, "input_ids": row["input_ids"], "labels": row["labels"]},
+                out.write(json.dumps({"messages": messages, "text": row["text"], "input_ids": row["input_ids"],
+                                      "labels": row["labels"]},
                                      ensure_ascii=False) + "\n")
     finally:
         if out is not sys.stdout:

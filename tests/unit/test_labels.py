@@ -2,14 +2,13 @@
 import pytest
 
 from tune.data.conversation import Conversation, Message
-from tune.data.labels import IGNORE_INDEX, build_example, tokenize_segment_batch
+from tune.data.labels import IGNORE_INDEX, tokenize_conversation
 from tune.data.templates import get_template
 
 
 def example(tokenizer, conv, template="vicuna_v1.1", **kw):
     r = get_template(template, tokenizer)
-    segs = r.render(conv)
-    return build_example(segs, tokenize_segment_batch(tokenizer, [segs])[0], kw.pop("max_length", None), **kw), r
+    return tokenize_conversation(tokenizer, r, conv, **kw), r
 
 
 def labelled_spans(tokenizer, ex):
@@ -32,7 +31,7 @@ CONV = Conversation([Message("user", "Hi there"), Message("assistant", "Hello!")
 def test_vicuna_multi_turn_exact_text_and_labels(tokenizer):
     ex, r = example(tokenizer, CONV)
     assert tokenizer.decode(ex.input_ids) == "<s>Be brief. USER: Hi there ASSISTANT: Hello!</s>USER: 2+2? ASSISTANT: 4</s>"
-    assert labelled_spans(tokenizer, ex) == ["Hello!</s>", "4</s>"]
+    assert labelled_spans(tokenizer, ex) == [" Hello!</s>", " 4</s>"]  # the space before an answer is its own
 
 
 def test_every_labelled_token_is_its_input_id_and_prompt_is_masked(tokenizer):
@@ -50,21 +49,21 @@ def test_train_on_prompt_labels_everything(tokenizer):
 
 def test_mask_history_labels_only_the_last_answer(tokenizer):
     ex, _ = example(tokenizer, CONV, mask_history=True)
-    assert labelled_spans(tokenizer, ex) == ["4</s>"]
+    assert labelled_spans(tokenizer, ex) == [" 4</s>"]
 
 
 def test_untrained_assistant_turn_is_not_labelled(tokenizer):
     conv = Conversation([Message("user", "a"), Message("assistant", "b", train=False),
                          Message("user", "c"), Message("assistant", "d")])
     ex, _ = example(tokenizer, conv)
-    assert labelled_spans(tokenizer, ex) == ["d</s>"]
+    assert labelled_spans(tokenizer, ex) == [" d</s>"]
 
 
 def test_literal_special_tokens_in_data_stay_text(tokenizer):
     conv = Conversation([Message("user", "say </s>"), Message("assistant", "ok </s> done")])
     ex, _ = example(tokenizer, conv)
     assert ex.input_ids.count(tokenizer.eos_token_id) == 1  # only the template's end of turn
-    assert labelled_spans(tokenizer, ex) == ["ok </s> done</s>"]
+    assert labelled_spans(tokenizer, ex) == [" ok </s> done</s>"]
 
 
 def test_truncation_keeps_the_beginning_of_a_cut_answer(tokenizer):
@@ -82,7 +81,7 @@ def test_truncation_drops_a_prompt_that_does_not_fit_whole(tokenizer):
     cut = spans_end[0] + 3  # inside the second user turn
     ex, _ = example(tokenizer, CONV, max_length=cut)
     assert ex.truncated and len(ex.input_ids) <= cut
-    assert labelled_spans(tokenizer, ex) == ["Hello!</s>"]
+    assert labelled_spans(tokenizer, ex) == [" Hello!</s>"]
 
 
 def test_truncation_inside_the_first_prompt_leaves_nothing_labelled(tokenizer):

@@ -1,10 +1,12 @@
-"""For every template: random conversations render so that each labelled span decodes to exactly that
-assistant turn's content followed by the template's end-of-turn text, and nothing else is labelled."""
+"""For every template: random conversations (special-token strings, whitespace and placeholders in the data)
+render so that each labelled span decodes to exactly that answer with its lead and end-of-turn text, nothing
+else is labelled, and the ids decode to the rendered text."""
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tune.data.conversation import Message, normalise
-from tune.data.labels import IGNORE_INDEX, build_example, tokenize_segment_batch
+from tests.unit.test_token_exactness import expected_answers
+from tune.data.labels import IGNORE_INDEX, tokenize_conversation
 from tune.data.templates import get_template, template_names
 
 PIECES = ["hello", " world", "  ", "\n", "\t", "Hi!", "你好", "世界", "，", "。", "数字 42", " ", "ok\n\n",
@@ -40,12 +42,14 @@ def test_labelled_spans_are_exactly_the_answers(name, tokenizer):
     @settings(max_examples=int(__import__("os").environ.get("TUNE_HYPOTHESIS_EXAMPLES", 40)), deadline=None, suppress_health_check=list(HealthCheck))
     @given(conversations())
     def check(conv):
-        segs = renderer.render(conv)
-        ex = build_example(segs, tokenize_segment_batch(tokenizer, [segs])[0], None)
+        ex = tokenize_conversation(tokenizer, renderer, conv)
         assert all(l == IGNORE_INDEX or l == t for t, l in zip(ex.input_ids, ex.labels))
         assert tokenizer.decode(ex.input_ids) == renderer.render_text(conv)
         got = [tokenizer.decode(s) for s in spans(ex.input_ids, ex.labels)]
-        want = [m.content + renderer.end_of_turn for m in conv.messages if m.role == "assistant"]
+        if name == "tokenizer":
+            want = [m.content + renderer.end_of_turn for m in conv.messages if m.role == "assistant"]
+        else:
+            want = expected_answers(name, tokenizer, [m.to_dict() for m in conv.messages])
         assert got == want
 
     check()

@@ -6,10 +6,13 @@ Rules (also in README.md, pinned by tests/unit/test_conversation.py):
 - messages whose content is empty or whitespace are ignored;
 - consecutive turns of the same role are merged (joined with a newline);
 - a trailing user (or tool) turn is dropped: nothing answers it;
-- a conversation with no assistant content left is invalid.
+- a conversation with no assistant content left is invalid;
+- tool definitions given as JSON are kept in one spelling (``json.dumps(..., ensure_ascii=False)``), the one a
+  chat template's ``tools | tojson`` writes, so training and serving render them alike.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 ROLE_ALIASES = {
@@ -90,4 +93,16 @@ def normalise(messages: list[Message], system: str = "", tools: str = "",
         turns.pop()
     if require_assistant and not any(t.role == "assistant" for t in turns):
         raise InvalidConversation("messages", "no assistant content")
-    return Conversation(turns, "\n".join(systems), tools or "")
+    return Conversation(turns, "\n".join(systems), canonical_tools(tools))
+
+
+def canonical_tools(tools) -> str:
+    """Tool definitions as one JSON spelling; text that is not JSON stays as it is."""
+    if not tools:
+        return ""
+    if isinstance(tools, str):
+        try:
+            tools = json.loads(tools)
+        except ValueError:
+            return tools
+    return json.dumps(tools, ensure_ascii=False) if tools else ""  # "[]": no tools

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import sys
+import uuid
 from dataclasses import dataclass
 from itertools import islice
 
@@ -17,7 +18,7 @@ from ..errors import ConfigError, DataError
 from .conversation import Conversation, InvalidConversation
 from .formats import detect_format, get_format
 from .instructions import apply_instruction_mode
-from .labels import build_example, tokenize_segment_batch
+from .labels import SegmentEncoder, build_example
 from .reading import RawRecord, expand_paths, read_records
 from .summary import DataSummary
 
@@ -111,24 +112,35 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
-def tokenize_rows(batch: dict, tokenizer, renderer, max_length, train_on_prompt, mask_history, system) -> dict:
-    """Dataset.map function: conversation rows -> input_ids, labels and flags."""
+def tokenize_rows(batch: dict, encoder: SegmentEncoder, renderer, max_length, train_on_prompt, mask_history,
+                  system) -> dict:
+    """Dataset.map function: conversation rows -> rendered text, input_ids, labels and flags."""
     segments = [renderer.render(Conversation.from_dicts(m, t), system=system)
                 for m, t in zip(batch["messages"], batch["tools"])]
-    ids = tokenize_segment_batch(tokenizer, segments)
-    out = {"input_ids": [], "labels": [], "truncated": [], "n_labelled": []}
-    for segs, seg_ids in zip(segments, ids):
-        ex = build_example(segs, seg_ids, max_length, train_on_prompt, mask_history)
+    out = {"text": [], "input_ids": [], "labels": [], "truncated": [], "n_labelled": [], "exact": []}
+    for segs, encoded in zip(segments, encoder.encode(segments)):
+        ex = build_example(encoded, max_length, train_on_prompt, mask_history)
+        out["text"].append("".join(s.text for s in segs))
         out["input_ids"].append(ex.input_ids)
         out["labels"].append(ex.labels)
         out["truncated"].append(ex.truncated)
         out["n_labelled"].append(ex.n_labelled)
+        out["exact"].append(ex.exact)
     return out
 
 
+def count_not_one_call(summary: DataSummary, exact, sources, lines) -> None:
+    """Every example is checked (it costs nothing: the encoder knows); the summary names the first skewed one."""
+    for ok, source, line in zip(exact, sources, lines):
+        if not ok:
+            summary.not_one_call += 1
+            summary.first_not_one_call = summary.first_not_one_call or f"{source}:{line}"
+
+
 def _map_kwargs(cfg, tokenizer, renderer) -> dict:
-    return dict(tokenizer=tokenizer, renderer=renderer, max_length=cfg.max_length, train_on_prompt=cfg.train_on_prompt,
-                mask_history=cfg.mask_history, system=getattr(cfg, "system", None))
+    return dict(encoder=SegmentEncoder(tokenizer, renderer.control_tokens), renderer=renderer,
+                max_length=cfg.max_length, train_on_prompt=cfg.train_on_prompt, mask_history=cfg.mask_history,
+                system=getattr(cfg, "system", None))
 
 
 def _instruction_args(cfg) -> tuple[str, str, list[str]]:
@@ -157,18 +169,19 @@ def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[dataset
             summary.no_labelled_token += n == 0
             summary.truncated += bool(t and n > 0)
             summary.examples_kept += n > 0
+        count_not_one_call(summary, out["exact"], batch["source"], batch["line"])
         return out
 
     ds = datasets.IterableDataset.from_generator(rows)
     ds = ds.map(tokenize_and_count, batched=True, batch_size=256)
     ds = ds.filter(lambda n: n > 0, input_columns="n_labelled")
-    return ds.remove_columns(["truncated", "n_labelled", "tools"]), summary
+    return ds.remove_columns(["truncated", "n_labelled", "exact"]), summary
 
 
 def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset, DataSummary]:
     """Load every source of ``cfg`` (the data config) and tokenise it; examples keep input order.
 
-    Returns the dataset (columns messages, source, line, input_ids, labels) and the summary.
+    Returns the dataset (columns messages, tools, source, line, text, input_ids, labels) and the summary.
     Raises DataError on bad input when cfg.on_error == 'raise'.
     """
     summary, rows = DataSummary(), []
@@ -184,12 +197,16 @@ def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset,
     ds = ds.map(tokenize_rows, batched=True, batch_size=256,
                 num_proc=cfg.num_proc if cfg.num_proc and cfg.num_proc > 1 and len(ds) > 1000 else None,
                 fn_kwargs=_map_kwargs(cfg, tokenizer, renderer),
-                desc="tokenising", load_from_cache_file=False)
+                desc="tokenising", load_from_cache_file=False,
+                # no cache is read, so skip datasets' fingerprint: it dill-hashes the tokenizer in fn_kwargs,
+                # seconds per call for a 150k-token vocabulary
+                new_fingerprint=uuid.uuid4().hex)
     truncated, n_labelled = ds["truncated"], ds["n_labelled"]
     summary.truncated = sum(1 for t, n in zip(truncated, n_labelled) if t and n > 0)
     summary.no_labelled_token = sum(1 for n in n_labelled if n == 0)
+    count_not_one_call(summary, ds["exact"], ds["source"], ds["line"])
     if summary.no_labelled_token:
         ds = ds.filter(lambda n: n > 0, input_columns="n_labelled", desc="dropping examples with no labelled token")
-    ds = ds.remove_columns(["truncated", "n_labelled", "tools"])
+    ds = ds.remove_columns(["truncated", "n_labelled", "exact"])
     summary.examples_kept = len(ds)
     return ds, summary

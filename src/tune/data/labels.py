@@ -1,16 +1,31 @@
-"""Conversation segments -> input_ids + labels.
+"""Rendered segments -> input_ids + labels, exactly as the model sees the text when served.
 
-Each segment is tokenised on its own and the ids are concatenated, so no BPE merge crosses a
-prompt/answer boundary and the label mask is exact by construction. Labels are the ids of every
-labelled segment (assistant content + end-of-turn), -100 elsewhere.
+One definition of exact: the trained ids are the tokenizer's ids for the whole rendered text in one call,
+which is what ``apply_chat_template(..., tokenize=True)`` gives at inference. The text is tokenised once with
+offsets and each token is labelled by the characters it covers (an answer, its lead and its end-of-turn text).
+Two cases need more than one call, handled as transformers' ``sanitize_control_tokens`` does:
+- control-token strings inside user data (a literal ``</s>`` in a record) stay text: the text is cut around
+  them and each later piece is encoded after a newline whose ids are dropped (no spurious sentencepiece space);
+- a token that would straddle a labelled/unlabelled boundary (data-dependent merges): the example is encoded
+  piece by piece at those boundaries instead, so labels stay exact, and it is counted as not one-call exact.
+Tokenizers without offsets (slow, Python ones) always take the piecewise path.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from .templates import Segment
+from .segments import Segment
 
 IGNORE_INDEX = -100
+PROBE = "\n"
+
+
+@dataclass
+class Encoded:
+    input_ids: list[int]
+    turns: list[int]        # per token: the assistant turn it is labelled for, or -1
+    exact: bool = True      # the ids are those of one call on the rendered text (control tokens in data aside)
 
 
 @dataclass
@@ -18,87 +33,159 @@ class Example:
     input_ids: list[int]
     labels: list[int]
     truncated: bool = False
+    exact: bool = True
 
     @property
     def n_labelled(self) -> int:
         return sum(1 for x in self.labels if x != IGNORE_INDEX)
 
 
-def tokenize_segment_batch(tokenizer, batch: list[list[Segment]]) -> list[list[list[int]]]:
-    """Token ids for every segment of every conversation, in two batched tokenizer calls.
+class SegmentEncoder:
+    """Tokenises rendered conversations for one tokenizer; ``control_tokens`` are the template's own (they
+    stay text inside user data, like the tokenizer's special tokens)."""
 
-    Template text may hold special tokens (``</s>``, ``<|im_end|>``) and is tokenised with them;
-    user data is tokenised with special tokens split, so a literal "</s>" in a dataset stays text.
-    """
-    plain, literal = [], []
-    for segs in batch:
+    def __init__(self, tokenizer, control_tokens: tuple[str, ...] = ()):
+        self.tokenizer = tokenizer
+        decoder = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+        specials = {t.content for t in decoder.values() if t.special} | set(control_tokens)
+        specials |= {t for t in getattr(tokenizer, "all_special_tokens", []) if t}
+        longest_first = sorted((t for t in specials if t and not t.isspace()), key=len, reverse=True)
+        self.control_re = re.compile("|".join(map(re.escape, longest_first))) if longest_first else None
+        self.offsets = bool(getattr(tokenizer, "is_fast", False))
+        self.probe_ids = tokenizer(PROBE, add_special_tokens=False)["input_ids"]
+
+    # -- public -------------------------------------------------------------------------------------------
+    def encode(self, batch: list[list[Segment]]) -> list[Encoded]:
+        """Ids and per-token labelled turns for each conversation's segments."""
+        texts = ["".join(s.text for s in segs) for segs in batch]
+        marks = [self._marks(segs) for segs in batch]
+        out: list[Encoded | None] = [None] * len(batch)
+        if self.offsets:
+            simple = [i for i, m in enumerate(marks) if not m]
+            if simple:
+                enc = self.tokenizer([texts[i] for i in simple], add_special_tokens=False, return_offsets_mapping=True)
+                for i, ids, offsets in zip(simple, enc["input_ids"], enc["offset_mapping"]):
+                    out[i] = self._label_by_offsets(batch[i], ids, offsets)
+            for i, m in enumerate(marks):
+                if m:
+                    ids, offsets = self._encode_pieces(texts[i], self._pieces(texts[i], m, ()))
+                    out[i] = self._label_by_offsets(batch[i], ids, offsets)
+        for i, segs in enumerate(batch):
+            if out[i] is None:  # no offsets, or a token straddles a label boundary: piece by piece
+                out[i] = self._encode_at_boundaries(segs, texts[i], marks[i])
+        return out
+
+    def prompt_ids(self, batch: list[list[Segment]]) -> list[list[int]]:
+        """Ids of unlabelled text (generation prompts): one call each, control tokens in data kept as text."""
+        return [e.input_ids for e in self.encode([[Segment(s.text, literal=s.literal) for s in segs] for segs in batch])]
+
+    # -- internals ----------------------------------------------------------------------------------------
+    def _marks(self, segs: list[Segment]) -> list[tuple[int, int]]:
+        """Character spans of control-token strings inside literal (user data) segments."""
+        if self.control_re is None:
+            return []
+        marks, pos = [], 0
         for s in segs:
-            (literal if s.literal else plain).append(s.text)
-    ids_plain = _encode(tokenizer, plain, split_special=False)
-    ids_literal = _encode(tokenizer, literal, split_special=True)
-    it_plain, it_literal = iter(ids_plain), iter(ids_literal)
-    return [[next(it_literal) if s.literal else next(it_plain) for s in segs] for segs in batch]
+            if s.literal:
+                marks += [(pos + m.start(), pos + m.end()) for m in self.control_re.finditer(s.text)]
+            pos += len(s.text)
+        return marks
 
+    @staticmethod
+    def _pieces(text: str, marks: list[tuple[int, int]], cuts) -> list[tuple[int, int, bool]]:
+        """(start, end, as_text) pieces of text: marked control tokens as text, cut also at ``cuts``."""
+        points = sorted({0, len(text), *cuts, *(p for m in marks for p in m)})
+        marked = set(marks)
+        return [(a, b, (a, b) in marked) for a, b in zip(points, points[1:]) if b > a]
 
-PROBE = "\n"
-
-
-def adds_prefix_space(tokenizer) -> bool:
-    """True for tokenizers that put a word-start marker before every encoded text (sentencepiece Llama,
-    Metaspace with prepend_scheme="always"): "a" and "b" encoded apart then decode as "a b"."""
-    cached = getattr(tokenizer, "_tune_adds_prefix_space", None)
-    if cached is None:
-        ids = tokenizer("a", add_special_tokens=False)["input_ids"]
-        cached = tokenizer.decode(ids + ids, skip_special_tokens=True) != "aa"
-        try:
-            tokenizer._tune_adds_prefix_space = cached
-        except AttributeError:
-            pass
-    return cached
-
-
-def _encode(tokenizer, texts: list[str], split_special: bool) -> list[list[int]]:
-    if not texts:
-        return []
-    if not adds_prefix_space(tokenizer):
-        return tokenizer(texts, add_special_tokens=False, split_special_tokens=split_special)["input_ids"]
-    # Such tokenizers would put a spurious space at every segment boundary. Encode each segment after a
-    # newline and drop the newline's ids, so the concatenated ids decode to exactly the rendered text.
-    probe = tokenizer(PROBE, add_special_tokens=False)["input_ids"]
-    probed = tokenizer([PROBE + t for t in texts], add_special_tokens=False, split_special_tokens=split_special)["input_ids"]
-    plain = None
-    out = []
-    for i, ids in enumerate(probed):
-        if ids[: len(probe)] == probe:
-            out.append(ids[len(probe):])
-        else:  # the probe merged with the text: fall back to plain encoding for this one
-            plain = plain or tokenizer(texts, add_special_tokens=False, split_special_tokens=split_special)["input_ids"]
-            out.append(plain[i])
-    return out
-
-
-def build_example(segments: list[Segment], seg_ids: list[list[int]], max_length: int | None,
-                  train_on_prompt: bool = False, mask_history: bool = False) -> Example:
-    """Concatenate segment ids, label them, and truncate to max_length.
-
-    Truncation keeps whole segments from the start; an assistant answer that does not fit keeps its
-    beginning; a prompt segment that does not fit ends the example there.
-    """
-    last_turn = max((s.turn for s in segments if s.labelled), default=None)
-    input_ids: list[int] = []
-    labels: list[int] = []
-    truncated = False
-    for seg, ids in zip(segments, seg_ids):
-        labelled = train_on_prompt or (seg.labelled and (not mask_history or seg.turn == last_turn))
-        if max_length is not None and len(input_ids) + len(ids) > max_length:
-            truncated = True
-            if seg.labelled or train_on_prompt:
-                ids = ids[: max_length - len(input_ids)]
+    def _encode_pieces(self, text: str, pieces) -> tuple[list[int], list[tuple[int, int]]]:
+        """Encode pieces (the first as is, later ones after a dropped newline probe); offsets in text coordinates."""
+        ids, offsets = [], []
+        for a, b, as_text in pieces:
+            piece = text[a:b]
+            if a == 0:
+                enc = self._call(piece, as_text)
+                shift, drop = 0, 0
             else:
-                break
-            input_ids += ids
-            labels += ids if labelled else [IGNORE_INDEX] * len(ids)
-            break
-        input_ids += ids
-        labels += ids if labelled else [IGNORE_INDEX] * len(ids)
-    return Example(input_ids, labels, truncated)
+                enc = self._call(PROBE + piece, as_text)
+                shift, drop = len(PROBE), len(self.probe_ids)
+                if enc["input_ids"][:drop] != self.probe_ids:  # the probe merged with the piece: encode it alone
+                    enc, shift, drop = self._call(piece, as_text), 0, 0
+            ids += enc["input_ids"][drop:]
+            if self.offsets:
+                offsets += [(a + max(s - shift, 0), a + max(e - shift, 0)) for s, e in enc["offset_mapping"][drop:]]
+        return ids, offsets
+
+    def _call(self, text: str, as_text: bool):
+        kwargs = {"return_offsets_mapping": True} if self.offsets else {}
+        return self.tokenizer(text, add_special_tokens=False, split_special_tokens=as_text, **kwargs)
+
+    @staticmethod
+    def _labelled_spans(segs: list[Segment]) -> list[tuple[int, int, int]]:
+        """(start, end, turn) character spans of labelled text, adjacent pieces of one turn merged."""
+        spans, pos = [], 0
+        for s in segs:
+            end = pos + len(s.text)
+            if s.labelled:
+                if spans and spans[-1][1] == pos and spans[-1][2] == s.turn:
+                    spans[-1] = (spans[-1][0], end, s.turn)
+                else:
+                    spans.append((pos, end, s.turn))
+            pos = end
+        return spans
+
+    def _label_by_offsets(self, segs, ids, offsets) -> Encoded | None:
+        """Label each token by the characters it covers; None when one covers labelled and unlabelled text."""
+        spans = self._labelled_spans(segs)
+        turns, k = [], 0
+        for s, e in offsets:
+            e = max(e, s + 1)  # an empty span (a prepended sentencepiece marker) belongs to the char at s
+            while k < len(spans) and spans[k][1] <= s:
+                k += 1
+            if k < len(spans) and spans[k][0] < e:
+                if s < spans[k][0] or e > spans[k][1]:
+                    return None
+                turns.append(spans[k][2])
+            else:
+                turns.append(-1)
+        return Encoded(list(ids), turns, exact=True)
+
+    def _encode_at_boundaries(self, segs, text, marks) -> Encoded:
+        spans = self._labelled_spans(segs)
+        cuts = {p for a, b, _ in spans for p in (a, b)}
+        pieces = self._pieces(text, marks, cuts)
+        ids, turns = [], []
+        for piece in pieces:
+            piece_ids, _ = self._encode_pieces(text, [piece])
+            turn = next((t for a, b, t in spans if a <= piece[0] < b), -1)
+            ids += piece_ids
+            turns += [turn] * len(piece_ids)
+        return Encoded(ids, turns, exact=False)
+
+
+def build_example(encoded: Encoded, max_length: int | None, train_on_prompt: bool = False,
+                  mask_history: bool = False) -> Example:
+    """Labels from the encoded turns, truncated to max_length.
+
+    Truncation keeps the beginning: an answer that does not fit keeps its first tokens; prompt text left at
+    the end of a cut example (nothing after it is labelled) is dropped.
+    """
+    ids, turns = encoded.input_ids, encoded.turns
+    last_turn = max(turns, default=-1)
+    labels = [t if train_on_prompt or (turn >= 0 and (not mask_history or turn == last_turn)) else IGNORE_INDEX
+              for t, turn in zip(ids, turns)]
+    truncated = max_length is not None and len(ids) > max_length
+    if truncated:
+        ids, labels = ids[:max_length], labels[:max_length]
+        end = len(labels)
+        while end and labels[end - 1] == IGNORE_INDEX:
+            end -= 1
+        ids, labels = ids[:end], labels[:end]
+    return Example(list(ids), labels, truncated, encoded.exact)
+
+
+def tokenize_conversation(tokenizer, renderer, conv, max_length: int | None = None, train_on_prompt: bool = False,
+                          mask_history: bool = False, encoder: SegmentEncoder | None = None) -> Example:
+    """One conversation rendered with ``renderer`` and tokenised as training does."""
+    encoder = encoder or SegmentEncoder(tokenizer, renderer.control_tokens)
+    return build_example(encoder.encode([renderer.render(conv)])[0], max_length, train_on_prompt, mask_history)

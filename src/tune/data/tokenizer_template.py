@@ -3,12 +3,14 @@
 Jinja templates give one string, not segments, so the assistant spans are found by rendering
 growing prefixes of the conversation and taking the differences (the template must be
 prefix-stable, which chat templates in practice are; we check and say so when one is not).
+Message contents are then found inside those pieces and marked literal, so control-token strings in
+user data stay text here too.
 """
 from __future__ import annotations
 
 from ..errors import ConfigError
 from .conversation import Conversation
-from .templates import Segment
+from .segments import Segment
 
 
 class TokenizerTemplateRenderer:
@@ -31,6 +33,10 @@ class TokenizerTemplateRenderer:
     def stop_strings(self) -> list[str]:
         return [s for s in [self._end_of_turn.strip(), self.tokenizer.eos_token] if s]
 
+    @property
+    def control_tokens(self) -> tuple[str, ...]:
+        return ()  # the tokenizer's own template writes only tokens it has
+
     def _apply(self, messages: list[dict], add_generation_prompt: bool) -> str:
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
@@ -40,7 +46,7 @@ class TokenizerTemplateRenderer:
             rows = [{"role": "system", "content": system}] + [r for r in rows if r["role"] != "system"]
         rows = [{"role": r["role"], "content": r["content"]} for r in rows]
         offset = len(rows) - len(conv.messages)
-        segs, done = [], ""
+        segs, done, since = [], "", 0
         for k, msg in enumerate(conv.messages):
             if msg.role != "assistant":
                 continue
@@ -49,13 +55,26 @@ class TokenizerTemplateRenderer:
             if not (before.startswith(done) and after.startswith(before)):
                 raise ConfigError("template=tokenizer: the tokenizer's chat_template is not prefix-stable, so the "
                                   "assistant spans cannot be found; pick a named template")
-            segs.append(Segment(before[len(done):]))
-            segs.append(Segment(after[len(before):], labelled=msg.train, turn=k))
-            done = after
+            segs += _mark_contents(before[len(done):], [r["content"] for r in rows[since: offset + k]])
+            segs += _mark_contents(after[len(before):], [msg.content], labelled=msg.train, turn=k)
+            done, since = after, offset + k + 1
         tail = self._apply(rows, add_generation_prompt) if (add_generation_prompt or not segs) else done
         if tail.startswith(done) and len(tail) > len(done):
-            segs.append(Segment(tail[len(done):]))
+            segs += _mark_contents(tail[len(done):], [r["content"] for r in rows[since:]])
         return [s for s in segs if s.text]
 
     def render_text(self, conv: Conversation, add_generation_prompt: bool = False, system: str | None = None) -> str:
         return "".join(s.text for s in self.render(conv, add_generation_prompt, system))
+
+
+def _mark_contents(text: str, contents: list[str], labelled: bool = False, turn: int = -1) -> list[Segment]:
+    """Cut ``text`` into template pieces and the given message contents (found in order), marked literal.
+    A content the template changed (stripped, say) is not found and stays template text."""
+    out, pos = [], 0
+    for content in contents:
+        at = text.find(content, pos) if content else -1
+        if at < 0:
+            continue
+        out += [Segment(text[pos:at], labelled, turn=turn), Segment(content, labelled, literal=True, turn=turn)]
+        pos = at + len(content)
+    return out + [Segment(text[pos:], labelled, turn=turn)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import torch
 
 from ..data.conversation import Conversation
-from ..data.labels import tokenize_segment_batch
+from ..data.labels import SegmentEncoder
 
 
 def prompt_ids(renderer, tokenizer, conversations: list[Conversation]) -> list[list[int]]:
+    """The ids training put before each answer: one call on the rendered prompt (as apply_chat_template gives)."""
     segments = [renderer.render(c, add_generation_prompt=True) for c in conversations]
-    return [sum(ids, []) for ids in tokenize_segment_batch(tokenizer, segments)]
+    return SegmentEncoder(tokenizer, renderer.control_tokens).prompt_ids(segments)
 
 
 def cut_at_stop(text: str, stops: list[str]) -> str:

@@ -11,6 +11,7 @@ from ..artifacts import FINAL_DIR, TUNE_META, run_meta
 from ..data.templates import get_template
 from ..errors import ConfigError
 from ..methods import get_method
+from ..models.vocab import grow_embeddings
 
 
 @dataclass
@@ -40,7 +41,7 @@ def find_model_dir(checkpoint: str) -> tuple[str, dict]:
     raise ConfigError(f"checkpoint: {checkpoint!r} holds no tune model (no tune.json, no run config.yaml)")
 
 
-def load_base(meta: dict, dtype, remote: bool, dequantize: bool):
+def load_base(meta: dict, dtype, remote: bool, dequantize: bool, tokenizer=None):
     """The base an adapter was trained on, loaded the way its method loads it: a quantised base (QLoRA, P-Tuning
     on a 4-bit base) comes back with the same quantised weights (dequantised for a merge, so the merged model
     computes what the trained one did), otherwise the base as saved."""
@@ -54,6 +55,8 @@ def load_base(meta: dict, dtype, remote: bool, dequantize: bool):
     method_cfg = OmegaConf.create(meta["config"]["method"])
     kwargs = method.load_kwargs(method_cfg, dtype or torch.float32) if hasattr(method, "load_kwargs") else {}
     base = AutoModelForCausalLM.from_pretrained(meta["base_model"], dtype=dtype, trust_remote_code=remote, **kwargs)
+    if tokenizer is not None:  # control tokens added in training: the adapter holds their trained rows
+        grow_embeddings(base, len(tokenizer))
     if "quantization_config" in kwargs:
         if dequantize:
             base = base.dequantize()
@@ -75,7 +78,7 @@ def load_trained(checkpoint: str, dtype=None, merge: bool = False) -> Trained:
     if meta.get("adapter"):
         from peft import PeftModel
 
-        base = load_base(meta, dtype, remote, dequantize=merge)
+        base = load_base(meta, dtype, remote, dequantize=merge, tokenizer=tokenizer)
         model = PeftModel.from_pretrained(base, path)
         if merge:
             if meta["method"] == "ptuning_v2":

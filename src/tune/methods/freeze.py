@@ -8,7 +8,7 @@ from ..errors import ConfigError
 _LAYER = re.compile(r"\.(?:layers|h|blocks|layer)\.(\d+)\.")
 
 
-def apply(model, method_cfg, train_cfg):
+def apply(model, method_cfg, train_cfg, new_token_ids=()):
     indices = {int(m.group(1)) for name, _ in model.named_parameters() if (m := _LAYER.search(name))}
     if not indices:
         raise ConfigError("method=freeze: cannot find the decoder layers of this model (no '.layers.N.' parameters)")
@@ -19,8 +19,9 @@ def apply(model, method_cfg, train_cfg):
     for name, p in model.named_parameters():
         m = _LAYER.search(name)
         p.requires_grad_(bool(m and int(m.group(1)) in keep))
-    if method_cfg.train_embeddings:
+    # tokens added for the template need trainable rows: the embeddings and LM head train with them
+    if method_cfg.train_embeddings or new_token_ids:
         model.get_input_embeddings().weight.requires_grad_(True)
-    if method_cfg.train_lm_head and model.get_output_embeddings() is not None:
+    if (method_cfg.train_lm_head or new_token_ids) and model.get_output_embeddings() is not None:
         model.get_output_embeddings().weight.requires_grad_(True)
     return model

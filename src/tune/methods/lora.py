@@ -1,12 +1,13 @@
 """LoRA with peft: r, alpha, dropout, target modules (names or all-linear), modules_to_save, DoRA, rsLoRA."""
 from __future__ import annotations
 
+import functools
 import os
 
 from ..errors import ConfigError
 
 
-def lora_config(method_cfg):
+def lora_config(method_cfg, trainable_tokens: dict | None = None):
     from peft import LoraConfig, TaskType
 
     targets = list(method_cfg.target_modules)
@@ -14,21 +15,33 @@ def lora_config(method_cfg):
                       lora_dropout=method_cfg.dropout,
                       target_modules="all-linear" if targets == ["all-linear"] else targets,
                       modules_to_save=list(method_cfg.modules_to_save) or None,
-                      use_dora=method_cfg.use_dora, use_rslora=method_cfg.use_rslora)
+                      use_dora=method_cfg.use_dora, use_rslora=method_cfg.use_rslora,
+                      trainable_token_indices=trainable_tokens or None)
 
 
-def attach(model, method_cfg):
-    """A fresh LoRA adapter, or the one in method.init_adapter to continue training (Chinese-Vicuna style)."""
+def attach(model, method_cfg, new_token_ids=()):
+    """A fresh LoRA adapter, or the one in method.init_adapter to continue training (Chinese-Vicuna style).
+
+    Rows of tokens added for the template train too, in the input embeddings and an untied LM head (peft's
+    trainable tokens), or the model could never emit a new stop token."""
     from peft import PeftModel, get_peft_model
+
+    from ..models.vocab import embedding_module_names
 
     if method_cfg.init_adapter:
         if not os.path.isdir(method_cfg.init_adapter):
             raise ConfigError(f"method.init_adapter: folder {method_cfg.init_adapter!r} not found")
         return PeftModel.from_pretrained(model, method_cfg.init_adapter, is_trainable=True)
-    return get_peft_model(model, lora_config(method_cfg))
+    trainable = {name: list(new_token_ids) for name in embedding_module_names(model)} if new_token_ids else None
+    model = get_peft_model(model, lora_config(method_cfg, trainable))
+    if trainable:
+        # peft would save the whole resized embedding matrices (GBs at 7B); the trainable tokens already hold
+        # every new row, and a reload grows the base the same way (infer/load.py), so the adapter stays small
+        model.save_pretrained = functools.partial(model.save_pretrained, save_embedding_layers=False)
+    return model
 
 
-def apply(model, method_cfg, train_cfg):
+def apply(model, method_cfg, train_cfg, new_token_ids=()):
     if train_cfg.gradient_checkpointing:
         model.enable_input_require_grads()  # the frozen embeddings must pass gradients to checkpointed blocks
-    return attach(model, method_cfg)
+    return attach(model, method_cfg, new_token_ids)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from ..errors import ConfigError
 
 
-def check(train_cfg) -> None:
+def check(train_cfg, new_token_ids=()) -> None:
+    if new_token_ids:
+        raise ConfigError("method=ptuning_v2 cannot train the embedding rows of the control tokens the template "
+                          "adds to this tokenizer; pick a template the tokenizer has tokens for, or method=lora")
     if train_cfg.gradient_checkpointing:
         # peft's prefix key/values break under activation checkpointing (a shape error deep in attention).
         raise ConfigError("method=ptuning_v2 does not work with trainer.gradient_checkpointing=true "
@@ -23,10 +26,10 @@ def load_kwargs(method_cfg, compute_dtype) -> dict:
     return {}
 
 
-def apply(model, method_cfg, train_cfg):
+def apply(model, method_cfg, train_cfg, new_token_ids=()):
     from peft import PrefixTuningConfig, TaskType, get_peft_model
 
-    check(train_cfg)
+    check(train_cfg, new_token_ids)
     if method_cfg.quantization_bit:
         from . import qlora
         qlora.disable_cpu_bf16_repack(model)

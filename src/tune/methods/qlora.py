@@ -38,11 +38,11 @@ def disable_cpu_bf16_repack(model) -> int:
     return n
 
 
-def apply(model, method_cfg, train_cfg):
+def apply(model, method_cfg, train_cfg, new_token_ids=()):
     from peft import prepare_model_for_kbit_training
 
     disable_cpu_bf16_repack(model)
     model = prepare_model_for_kbit_training(
         model, use_gradient_checkpointing=train_cfg.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False})
-    return lora.attach(model, method_cfg)
+    return lora.attach(model, method_cfg, new_token_ids)

@@ -20,6 +20,7 @@ from ..data.templates import get_template, to_jinja
 from ..errors import ConfigError
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
+from ..models.vocab import add_control_tokens, grow_embeddings
 from ..models.tiny import process_group
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
 from .checkpoints import complete_checkpoints, replace_dir_atomically, resolve_resume
@@ -90,7 +91,7 @@ def _streaming_train_data(cfg, tokenizer, renderer):
         if getattr(cfg.data, key):
             raise ConfigError(f"data.streaming=true does not support data.{key} yet; set data.streaming=false")
     ds, summary = build_streaming_dataset(cfg.data, tokenizer, renderer, log=log)
-    return ds.remove_columns(["messages", "source", "line"]), summary
+    return ds.remove_columns(["messages", "tools", "source", "line", "text"]), summary
 
 
 def _packed(ds, max_length: int):
@@ -165,14 +166,18 @@ def check_compatibility(cfg) -> None:
                           "init; use deepspeed=zero2 or none")
 
 
-def build_model(cfg, precision: str):
+def build_model(cfg, precision: str, tokenizer=None, added_tokens=()):
+    """The model with the method applied; embeddings grown for tokens added to the tokenizer, their rows trainable."""
     method = get_method(cfg.method.name)
     dtype = compute_dtype(precision)
     load_dtype = None if cfg.method.name in ("full", "freeze") else dtype  # full/freeze keep fp32 master weights
     kwargs = method.load_kwargs(cfg.method, dtype) if hasattr(method, "load_kwargs") else {}
     model = load_model(cfg.model, torch_dtype=load_dtype, **kwargs)
     model.config.use_cache = False  # training: no KV cache (needed for packed masks and checkpointing)
-    model = method.apply(model, cfg.method, cfg.trainer)
+    new_ids = tokenizer.convert_tokens_to_ids(list(added_tokens)) if added_tokens else []
+    if tokenizer is not None and grow_embeddings(model, len(tokenizer)):
+        log(f"tune: embeddings resized to {len(tokenizer)} rows for the added tokens")
+    model = method.apply(model, cfg.method, cfg.trainer, new_token_ids=new_ids)
     trainable, total = count_parameters(model)
     log(f"tune: method={cfg.method.name}: trainable parameters {trainable:,} of {total:,} "
         f"({100 * trainable / max(total, 1):.2f}%)")
@@ -204,7 +209,7 @@ def check_ranks_agree(trainer, cfg) -> None:
     log(f"tune: ranks agree: trainable parameter checksum {sums[0]} on all {len(sums)} ranks")
 
 
-def save_final(trainer, cfg, tokenizer, renderer, output_dir: str) -> str:
+def save_final(trainer, cfg, tokenizer, renderer, output_dir: str, added_tokens=()) -> str:
     """Model (or adapter) + tokenizer with the training template as chat_template + tune.json, atomically."""
     final = os.path.join(output_dir, FINAL_DIR)
     tmp = os.path.join(output_dir, f".{FINAL_DIR}.tmp")
@@ -214,10 +219,23 @@ def save_final(trainer, cfg, tokenizer, renderer, output_dir: str) -> str:
             tokenizer.chat_template = to_jinja(renderer)
         tokenizer.save_pretrained(tmp)
         with open(os.path.join(tmp, TUNE_META), "w", encoding="utf-8") as f:
-            json.dump(run_meta(cfg), f, indent=1, ensure_ascii=False, default=str)
+            json.dump(run_meta(cfg, added_tokens), f, indent=1, ensure_ascii=False, default=str)
         replace_dir_atomically(tmp, final)
     trainer.accelerator.wait_for_everyone()
     return final
+
+
+def add_template_tokens(cfg, tokenizer, renderer) -> list[str]:
+    """The template's control tokens the tokenizer lacks, added (or refused); checked against the method now,
+    before anything heavy loads."""
+    added = add_control_tokens(tokenizer, renderer.control_tokens, cfg.template.name, cfg.template.add_missing_tokens)
+    if added:
+        method = get_method(cfg.method.name)
+        if hasattr(method, "check"):
+            method.check(cfg.trainer, added)
+        log(f"tune: template={cfg.template.name}: added {len(added)} control tokens the tokenizer lacked "
+            f"({', '.join(added)}); their embedding rows train with the model")
+    return added
 
 
 def run_training(cfg) -> TrainResult:
@@ -247,6 +265,7 @@ def run_training(cfg) -> TrainResult:
 
     tokenizer = load_tokenizer(cfg.model)
     renderer = get_template(cfg.template.name, tokenizer)
+    added = add_template_tokens(cfg, tokenizer, renderer)
     if cfg.data.streaming:
         train_ds, summary = _streaming_train_data(cfg, tokenizer, renderer)
         eval_ds = None
@@ -256,7 +275,7 @@ def run_training(cfg) -> TrainResult:
             log(line)
         if len(ds) == 0:
             raise ConfigError("data: no training examples left (see the summary above)")
-        train_ds, eval_ds = _split(ds.remove_columns(["messages", "source", "line"]), cfg.data.val_size, cfg.trainer.seed)
+        train_ds, eval_ds = _split(ds.remove_columns(["messages", "tools", "source", "line", "text"]), cfg.data.val_size, cfg.trainer.seed)
     if cfg.data.packing:
         train_ds = _packed(train_ds, cfg.data.max_length)
         log(f"tune data: packed into {len(train_ds)} rows of at most {cfg.data.max_length} tokens")
@@ -264,7 +283,7 @@ def run_training(cfg) -> TrainResult:
     else:
         collator = PaddingCollator(tokenizer.pad_token_id)
 
-    model = build_model(cfg, precision)
+    model = build_model(cfg, precision, tokenizer, added)
     if is_main_process():
         os.makedirs(output_dir, exist_ok=True)
         OmegaConf.save(cfg, os.path.join(output_dir, "config.yaml"), resolve=True)
@@ -287,7 +306,7 @@ def run_training(cfg) -> TrainResult:
         ev["eval_perplexity"] = math.exp(min(ev["eval_loss"], 50))
         metrics.update(ev)
     check_ranks_agree(trainer, cfg)
-    final = save_final(trainer, cfg, tokenizer, renderer, output_dir)
+    final = save_final(trainer, cfg, tokenizer, renderer, output_dir, added)
     if is_main_process():  # after the final evaluation, so its row is on the curve
         plot_loss(metrics_path, os.path.join(output_dir, "loss.png"))
         log(f"tune: saved {final}")

@@ -41,8 +41,6 @@ def to_conversation(record: dict) -> Conversation:
         weight = msg.get("weight", msg.get("loss_weight", 1))
         messages.append(Message(role, content, train=bool(weight)))
     tools = record.get("tools") or ""
-    if not isinstance(tools, str):
-        tools = json.dumps(tools, ensure_ascii=False)
     return normalise(messages, tools=tools)
 
 

@@ -2,7 +2,6 @@
 function_call/observation; optional top-level ``system`` and ``tools`` (a JSON string or list)."""
 from __future__ import annotations
 
-import json
 
 from ..conversation import Conversation, InvalidConversation, Message, canonical_role, normalise
 from ._fields import list_field, text_field
@@ -30,8 +29,6 @@ def to_conversation(record: dict) -> Conversation:
             raise InvalidConversation(f"{where}.value", f"expected text, got {type(value).__name__}")
         messages.append(Message(role, value or ""))
     tools = record.get("tools") or ""
-    if not isinstance(tools, str):
-        tools = json.dumps(tools, ensure_ascii=False)
     return normalise(messages, system=text_field(record, "system", required=False), tools=tools)
 
 
