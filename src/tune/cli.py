@@ -1,11 +1,9 @@
 """`tune <command> <hydra overrides>`: the command-line entry point (also `python -m tune`)."""
 from __future__ import annotations
 
-import os
 import sys
-import traceback
 
-from .errors import TuneError
+from .errors import debug_requested, exit_status
 
 USAGE = """usage: tune <command> [recipe=NAME] [group=option] [key=value ...]
 
@@ -35,26 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0
     command, overrides = argv[0], argv[1:]
-    debug = any(o in ("debug=true", "debug=True", "+debug=true") for o in overrides) or os.environ.get("TUNE_DEBUG")
     commands = _commands()
     if command not in commands:
         print(f"tune: unknown command {command!r} (valid: {', '.join(sorted(commands))})", file=sys.stderr)
         return 2
-    try:
-        return commands[command](overrides) or 0
-    except TuneError as err:
-        if debug:
-            traceback.print_exc()
-        print(f"tune: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except Exception as err:  # unexpected: one line unless debug
-        if debug:
-            raise
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        print(f"tune: {type(err).__name__}: {first} (run with debug=true for the traceback)", file=sys.stderr)
-        return 1
+    return exit_status(lambda: commands[command](overrides), debug_requested(overrides))
 
 
 if __name__ == "__main__":

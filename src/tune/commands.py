@@ -1,17 +1,7 @@
 """The commands of `tune`: each takes Hydra overrides and returns an exit code."""
 from __future__ import annotations
 
-from .config import compose, group_options
-
-
-def _recipe_and_overrides(overrides: list[str]) -> tuple[str | None, list[str]]:
-    recipe = next((o.split("=", 1)[1] for o in overrides if o.startswith("recipe=")), None)
-    return recipe, [o for o in overrides if not o.startswith("recipe=")]
-
-
-def compose_cli(overrides: list[str]):
-    recipe, rest = _recipe_and_overrides(overrides)
-    return compose(recipe, rest)
+from .config import compose_command_line as compose_cli, group_options
 
 
 def cmd_preview(overrides: list[str]) -> int:
@@ -20,15 +10,8 @@ def cmd_preview(overrides: list[str]) -> int:
 
 
 def cmd_train(overrides: list[str]) -> int:
-    from .models.tiny import process_group
-    from .train.run import run_training
-
-    run_training(compose_cli(overrides))
-    dist = process_group()
-    if dist is not None:  # this process is the job: leave the group together, so no rank exits while gloo
-        dist.barrier()    # threads still serve another (seen as "terminate called without an active exception")
-        dist.destroy_process_group()
-    return 0
+    from .train.run import train_job
+    return train_job(overrides)
 
 
 def cmd_export(overrides: list[str]) -> int:

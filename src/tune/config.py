@@ -241,3 +241,9 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
         GlobalHydra.instance().clear()
     OmegaConf.set_readonly(cfg, False)
     return cfg
+
+
+def compose_command_line(overrides: list[str]):
+    """compose() from command-line words: ``recipe=NAME`` picks the preset, the rest are overrides."""
+    recipe = next((o.split("=", 1)[1] for o in overrides if o.startswith("recipe=")), None)
+    return compose(recipe, [o for o in overrides if not o.startswith("recipe=")])

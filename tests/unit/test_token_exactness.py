@@ -26,6 +26,8 @@ import pytest
 from tests.conftest import REAL_TOKENIZERS, SHARED_DATA
 from tune.data.labels import IGNORE_INDEX
 from tune.data.templates import TEMPLATES, get_template, template_names, to_jinja
+from tune.models.tiny import CHATML_JINJA
+from tune.models.vocab import add_control_tokens
 
 SAMPLES = {  # file -> (format, encoding); files with no conversation text (ids only, nested seeds) are not here
     "alpaca/alpaca_en_demo.json": ("alpaca", "utf-8"),
@@ -58,28 +60,33 @@ MAX_TURNS_CHECKED = 12   # (b) re-renders every prefix: bound it on the 330-turn
 @pytest.fixture(scope="module")
 def saved_tokenizers(real_tokenizer_dirs, tiny_dir, tmp_path_factory):
     """(tokenizer name, template) -> the tokenizer as `tune train` saves it: control tokens added, the template
-    as its chat_template; reloaded from disk, as a server would."""
+    as its chat_template. A tokenizer that gained tokens is saved and reloaded from disk, as a server loads it;
+    templates that add the same tokens (none, mostly) share one copy, its chat_template swapped per template."""
     from transformers import AutoTokenizer
 
-    from tune.models.vocab import add_control_tokens
+    from tune.models.vocab import missing_control_tokens
 
     dirs = {**real_tokenizer_dirs, "tiny": tiny_dir}
     cache = {}
 
     def get(tok_name: str, template: str):
-        key = (tok_name, template)
-        if key not in cache:
+        plain = AutoTokenizer.from_pretrained(dirs[tok_name]) if (tok_name, ()) not in cache else cache[(tok_name, ())]
+        cache[(tok_name, ())] = plain
+        missing = tuple(missing_control_tokens(plain, get_template(template, plain).control_tokens))
+        if (tok_name, missing) not in cache:
             tok = AutoTokenizer.from_pretrained(dirs[tok_name])
-            if tok.pad_token is None:
-                tok.pad_token = tok.eos_token
-            renderer = get_template(template, tok)
-            add_control_tokens(tok, renderer.control_tokens, template)
-            if template != "tokenizer":
-                tok.chat_template = to_jinja(renderer)
-            folder = tmp_path_factory.mktemp(f"{tok_name}-{template}")
+            add_control_tokens(tok, missing, template)
+            folder = tmp_path_factory.mktemp(f"{tok_name}-{len(cache)}")
             tok.save_pretrained(folder)
-            cache[key] = AutoTokenizer.from_pretrained(folder)
-        return cache[key]
+            cache[(tok_name, missing)] = AutoTokenizer.from_pretrained(folder)
+        tok = cache[(tok_name, missing)]
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        if template != "tokenizer":
+            tok.chat_template = to_jinja(get_template(template, tok))
+        elif tok_name == "tiny":
+            tok.chat_template = CHATML_JINJA
+        return tok
 
     return get
 

@@ -1,6 +1,7 @@
 """`python -m tune.train <overrides>` and `accelerate launch ... -m tune.train <overrides>`."""
 import sys
 
-from ..cli import main
+from ..errors import debug_requested, exit_status
+from .run import train_job
 
-sys.exit(main(["train"] + sys.argv[1:]))
+sys.exit(exit_status(lambda: train_job(sys.argv[1:]), debug_requested(sys.argv[1:])))

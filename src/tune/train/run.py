@@ -313,3 +313,17 @@ def run_training(cfg) -> TrainResult:
     model = trainer.model
     model.config.use_cache = True
     return TrainResult(output_dir=output_dir, model_dir=final, metrics=metrics, model=model, tokenizer=tokenizer)
+
+
+def train_job(overrides: list[str]) -> int:
+    """`tune train` / `python -m tune.train`: this process is the job, so it leaves the process group together
+    with the others (a rank exiting while gloo threads still serve another aborts it: "terminate called
+    without an active exception")."""
+    from ..config import compose_command_line
+
+    run_training(compose_command_line(overrides))
+    dist = process_group()
+    if dist is not None:
+        dist.barrier()
+        dist.destroy_process_group()
+    return 0
