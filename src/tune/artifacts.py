@@ -5,13 +5,14 @@ FINAL_DIR = "model"        # output_dir/model: the final model or adapter, token
 TUNE_META = "tune.json"    # method, template, base model, whether it is an adapter, the resolved config
 
 
-def run_meta(cfg, added_tokens=()) -> dict:
-    """The TUNE_META contents for a resolved training config (an OmegaConf DictConfig)."""
+def run_meta(cfg, added_tokens=(), base_model: str | None = None) -> dict:
+    """The TUNE_META contents for a resolved training config (an OmegaConf DictConfig); ``base_model``: the
+    model's resolved folder, when the caller has it."""
     from omegaconf import OmegaConf
 
-    from .methods import ADAPTER_METHODS
+    from .methods import get_method
     from .models.load import resolve_model_path
 
-    return {"method": cfg.method.name, "template": cfg.template.name, "base_model": resolve_model_path(cfg.model),
-            "adapter": cfg.method.name in ADAPTER_METHODS, "added_tokens": list(added_tokens),
+    return {"method": cfg.method.name, "template": cfg.template.name, "base_model": base_model or resolve_model_path(cfg.model),
+            "adapter": get_method(cfg.method.name).ADAPTER, "added_tokens": list(added_tokens),
             "config": OmegaConf.to_container(cfg, resolve=True)}

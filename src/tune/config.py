@@ -7,10 +7,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields, is_dataclass
+import sys
+from dataclasses import dataclass, field, fields, is_dataclass, make_dataclass
 from typing import Any, List, Optional, get_type_hints
 
+from .choices import choices
+from .data.formats import FORMATS
+from .data.templates import template_names
 from .errors import ConfigError
+from .methods import METHODS, all_method_fields, method_fields
+
+DataFormat = choices("DataFormat", ["auto", *FORMATS], __name__)
+OnError = choices("OnError", ["raise", "skip"], __name__)
+InstructionMode = choices("InstructionMode", ["none", "fixed", "per_sample"], __name__)
+TemplateName = choices("TemplateName", template_names(), __name__)
+MethodName = choices("MethodName", METHODS, __name__)
+Precision = choices("Precision", ["auto", "bf16", "fp16", "fp32"], __name__)
+PreviewFormat = choices("PreviewFormat", ["jsonl", "text"], __name__)
 
 
 @dataclass
@@ -36,9 +49,9 @@ class ModelConfig:
 class DataConfig:
     name: Optional[str] = None
     path: Optional[str] = None
-    format: str = "auto"
+    format: DataFormat = DataFormat.auto
     encoding: str = "utf-8"
-    on_error: str = "raise"                   # raise | skip
+    on_error: OnError = OnError["raise"]
     max_length: int = 1024
     train_on_prompt: bool = False
     mask_history: bool = False
@@ -49,7 +62,7 @@ class DataConfig:
     system: Optional[str] = None              # replaces every conversation's system prompt
     max_samples: Optional[int] = None
     mix: List[Any] = field(default_factory=list)  # [{path, format, weight, encoding}]
-    instruction_mode: str = "none"            # none | fixed (data.instruction) | per_sample (one of data.instructions)
+    instruction_mode: InstructionMode = InstructionMode.none  # fixed: data.instruction; per_sample: one of data.instructions
     instruction: str = ""                     # "{input}" marks where the user's text goes; else it follows
     instructions: List[str] = field(default_factory=list)
     license: str = ""
@@ -58,35 +71,13 @@ class DataConfig:
 
 @dataclass
 class TemplateConfig:
-    name: str = "alpaca"
+    name: TemplateName = TemplateName.alpaca
     add_missing_tokens: bool = True           # add the template's control tokens the tokenizer lacks (else refuse)
 
 
-@dataclass
-class MethodConfig:
-    name: str = "lora"
-    # freeze
-    trainable_layers: int = 2                 # the last N decoder layers train
-    train_embeddings: bool = False
-    train_lm_head: bool = False
-    # lora / qlora
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
-    target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])  # or ["all-linear"]
-    modules_to_save: List[str] = field(default_factory=list)
-    init_adapter: Optional[str] = None        # continue training from this LoRA adapter folder
-    use_dora: bool = False
-    use_rslora: bool = False
-    # qlora
-    quant_type: str = "nf4"
-    double_quant: bool = True
-    compute_dtype: str = "auto"               # auto: the training precision
-    # ptuning_v2
-    num_virtual_tokens: int = 128
-    prefix_projection: bool = False
-    encoder_hidden_size: int = 0              # 0: the model's hidden size
-    quantization_bit: int = 0                 # 4 or 8: load the frozen base quantised (bitsandbytes)
+# The schema Hydra composes ``method`` with: every method's fields (each method module declares its own
+# structured config); compose() then narrows it to the chosen method's Config (see narrow_method).
+MethodConfig = make_dataclass("MethodConfig", [(n, MethodName if n == "name" else t, f) for n, t, f in all_method_fields()])
 
 
 @dataclass
@@ -109,7 +100,7 @@ class TrainerConfig:
     save_total_limit: Optional[int] = 3
     eval_steps: Optional[int] = None
     seed: int = 42
-    precision: str = "auto"                   # auto | bf16 | fp16 | fp32
+    precision: Precision = Precision.auto
     gradient_checkpointing: bool = False
     resume: str = "false"                     # auto | PATH | false
     report_to: List[str] = field(default_factory=lambda: ["tensorboard"])
@@ -126,14 +117,36 @@ class DeepSpeedConfig:
 class PreviewConfig:
     limit: Optional[int] = None
     out: Optional[str] = None
-    format: str = "jsonl"                     # jsonl | text
+    format: PreviewFormat = PreviewFormat.jsonl
 
 
 @dataclass
-class EvalConfig:
+class ExportConfig:
+    checkpoint: Optional[str] = None          # a training output folder, its model/ folder or a checkpoint-N
+    out: Optional[str] = None                 # the standalone model's folder
+
+
+@dataclass
+class ChatConfig:
+    checkpoint: Optional[str] = None
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+
+
+@dataclass
+class GenerateConfig(ChatConfig):
+    input: Optional[str] = None               # JSONL rows with prompt, messages, conversations or instruction
+    out: Optional[str] = None                 # JSONL with the replies
+
+
+@dataclass
+class EvalConfig(ChatConfig):
     out: Optional[str] = None                 # folder for predictions.jsonl + eval_metrics.json (default CHECKPOINT/eval)
     limit: Optional[int] = None               # generate for the first N examples only
     batch_size: int = 8
+
+
+COMMAND_GROUPS = {"export": ExportConfig, "chat": ChatConfig, "generate": GenerateConfig, "eval": EvalConfig}
 
 
 @dataclass
@@ -147,13 +160,10 @@ class TuneConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     deepspeed: DeepSpeedConfig = field(default_factory=DeepSpeedConfig)
     preview: PreviewConfig = field(default_factory=PreviewConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    # free-form arguments of the tools (tune export/chat/generate/eval): checkpoint=..., out=..., input=...
-    checkpoint: Optional[str] = None
-    out: Optional[str] = None
-    input: Optional[str] = None
-    max_new_tokens: int = 256
-    temperature: float = 0.0
 
 
 GROUPS = ("model", "data", "template", "method", "trainer", "deepspeed", "recipe")
@@ -208,6 +218,10 @@ def _explain(err: Exception, overrides: list[str]) -> ConfigError:
         key = full.group(1) if full else m.group(1)
         valid = _valid_keys(key)
         return ConfigError(f"{key}: unknown key" + (f" (valid: {', '.join(valid)})" if valid else ""))
+    m = re.search(r"Invalid value '([^']*)', expected one of \[([^\]]*)\]", msg)
+    if m:
+        key = full.group(1) if full else "?"
+        return ConfigError(f"{key}: {m.group(1)!r} is not one of {m.group(2)}")
     m = re.search(r"Value '([^']*)' (?:of type '\w+' )?could not be converted to (\w+)", msg)
     if m:
         key = full.group(1) if full else "?"
@@ -233,17 +247,77 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
         overrides = [f"recipe={recipe}"] + overrides
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=config_dir(), version_base=None, job_name="tune"):
+        with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="tune"):
             cfg = hydra_compose(config_name="config", overrides=overrides)
     except Exception as err:  # Hydra raises several types; all become one line
         raise _explain(err, overrides) from None
     finally:
         GlobalHydra.instance().clear()
     OmegaConf.set_readonly(cfg, False)
-    return cfg
+    return narrow_method(cfg, overrides, _recipe_method_keys(recipe or _choice(overrides, "recipe")))
+
+
+def _choice(overrides: list[str], group: str) -> Optional[str]:
+    return next((o.split("=", 1)[1] for o in overrides if o.startswith(f"{group}=")), None)
+
+
+def _recipe_method_keys(recipe: Optional[str]) -> set[str]:
+    """The method fields a recipe sets (for the method it names)."""
+    if not recipe:
+        return set()
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.load(os.path.join(config_dir(), "recipe", f"{recipe}.yaml")).get("method") or {}
+    return {k for k in node if k != "name"}
+
+
+def narrow_method(cfg, overrides: list[str], recipe_keys: set[str] = frozenset(), log=None):
+    """The config with ``method`` narrowed to the chosen method's own structured config.
+
+    A field of another method set by the user's overrides is an error naming the method's fields; one a recipe
+    set for the method it names (``recipe=huatuo method=full``: its LoRA fields) is dropped with one line."""
+    import dataclasses
+
+    from omegaconf import OmegaConf
+
+    name = cfg.method.name
+    if name not in METHODS:
+        raise ConfigError(f"method={name}: unknown method (valid: {', '.join(METHODS)})")
+    own = method_fields(name)
+    explicit = {o.lstrip("+").split("=", 1)[0].split(".", 1)[1] for o in overrides
+                if o.lstrip("+").startswith("method.") and "=" in o}
+    foreign = sorted(explicit - set(own))
+    if foreign:
+        raise ConfigError(f"method.{foreign[0]}: method={name} has no such field (its fields: {', '.join(own[1:]) or 'none'})")
+    defaults = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+                for f in fields(MethodConfig)}
+    values = OmegaConf.to_container(cfg.method, resolve=True)
+    dropped = sorted(k for k, v in values.items() if k not in own and (v != defaults[k] or k in recipe_keys))
+    if dropped:
+        (log or _stderr)(f"tune: method={name} has no {', '.join('method.' + k for k in dropped)} "
+                         f"(set for another method by the recipe): dropped")
+    container = OmegaConf.to_container(cfg, resolve=False)
+    container["method"] = OmegaConf.structured(METHODS[name].Config(**{k: values[k] for k in own}))
+    narrowed = OmegaConf.create(container, flags={"allow_objects": False})
+    OmegaConf.set_struct(narrowed, True)
+    return narrowed
+
+
+def _stderr(msg: str) -> None:
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(msg, file=sys.stderr)
+
+
+def command_overrides(command: str, overrides: list[str]) -> list[str]:
+    """A command's own arguments may keep their short top-level spelling: ``tune chat checkpoint=DIR`` is
+    ``chat.checkpoint=DIR``."""
+    group = COMMAND_GROUPS.get(command)
+    if group is None:
+        return list(overrides)
+    names = {f.name for f in fields(group)}
+    return [f"{command}.{o}" if "=" in o and o.split("=", 1)[0] in names else o for o in overrides]
 
 
 def compose_command_line(overrides: list[str]):
     """compose() from command-line words: ``recipe=NAME`` picks the preset, the rest are overrides."""
-    recipe = next((o.split("=", 1)[1] for o in overrides if o.startswith("recipe=")), None)
-    return compose(recipe, [o for o in overrides if not o.startswith("recipe=")])
+    return compose(_choice(overrides, "recipe"), [o for o in overrides if not o.startswith("recipe=")])

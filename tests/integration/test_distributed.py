@@ -8,6 +8,8 @@ import sys
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # several processes per test
+
 ACCELERATE = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
               "--main_process_port", "0", "-m", "tune.train"]
 COMMON = ["trainer.report_to=[]", "data.max_length=64", "trainer.logging_steps=1", "trainer.save_steps=1000",

@@ -1,10 +1,12 @@
 """examples/quickstart.ipynb runs top to bottom, so it never rots."""
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_runs(tmp_path):
     nb = nbformat.read(REPO / "examples" / "quickstart.ipynb", as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -26,6 +26,7 @@ def test_every_recipe_has_a_sample_here():
     assert set(group_options("recipe")) == set(SAMPLES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(SAMPLES))
 def test_recipe_small_run(recipe, tmp_path):
     rel, fmt = SAMPLES[recipe]

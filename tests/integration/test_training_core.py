@@ -91,6 +91,7 @@ def _final_loss(out):
     return [r["loss"] for r in rows if "loss" in r and r["step"] == 12][-1]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     subprocess.run(_train_cmd(straight), check=True, capture_output=True, timeout=600)

@@ -244,6 +244,9 @@ class TemplateRenderer:
 
         for i, msg in enumerate(conv.messages):
             if msg.role == "assistant":
+                if pending_system:  # an answer with no user turn before it: the system block gets an empty one
+                    segs += [Segment(fill(t.user[0]).replace("{idx}", "0"))] + pending_system + [Segment(fill(t.user[1]))]
+                    pending_system = []
                 segs += header(fill(t.assistant[0]), i)
                 segs += [Segment(t.answer_lead, labelled=msg.train, turn=i),
                          Segment(msg.content, labelled=msg.train, literal=True, turn=i)]
@@ -287,13 +290,16 @@ def to_jinja(renderer: TemplateRenderer) -> str:
         "(tools if tools is string else tools | tojson)).lstrip('\\n') %}{% endif %}",
         "{% set sys_block = (" + _lit(f(t.system[0])) + " + system + " + _lit(f(t.system[1])) + ") if system else '' %}",
         "" if t.system_in_user else "{{ sys_block }}",
-        "{% set ns = namespace(rounds=0, prev='') %}",
+        "{% set ns = namespace(rounds=0, prev='', sys_done=false) %}",
         "{% for m in loop_messages %}",
         "{% if ns.prev == 'assistant' %}{{ " + close_answer + " }}{% endif %}",
-        "{% if m['role'] == 'assistant' %}{{ " + _lit(f(t.assistant[0]) + t.answer_lead) + " + m['content'] }}",
+        "{% if m['role'] == 'assistant' %}"
+        + ("{% if sys_block and not ns.sys_done %}{{ " + _lit(user0.replace("{idx}", "0")) + " + sys_block + "
+           + _lit(user1) + " }}{% set ns.sys_done = true %}{% endif %}" if t.system_in_user else "")
+        + "{{ " + _lit(f(t.assistant[0]) + t.answer_lead) + " + m['content'] }}",
         "{% elif m['role'] == 'user' %}{% set ns.rounds = ns.rounds + 1 %}",
         "{{ " + _lit(user0) + ".replace('{idx}', ns.rounds|string) }}",
-        "{% if ns.rounds == 1 %}{{ sys_block }}{% endif %}" if t.system_in_user else "",
+        "{% if not ns.sys_done %}{{ sys_block }}{% set ns.sys_done = true %}{% endif %}" if t.system_in_user else "",
         "{{ m['content'] + " + _lit(user1) + " }}",
         "{% else %}{{ " + _lit(tool0) + ".replace('{idx}', ns.rounds|string) + m['content'] + " + _lit(tool1) + " }}"
         "{% endif %}",

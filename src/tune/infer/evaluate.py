@@ -4,7 +4,6 @@ eval_metrics.json into eval.out (default: DIR/eval)."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 
@@ -14,7 +13,7 @@ from ..data.collate import PaddingCollator
 from ..data.conversation import Conversation
 from ..data.dataset import build_dataset
 from ..data.labels import IGNORE_INDEX
-from ..train.loss import causal_lm_loss
+from ..train.loss import causal_lm_loss, perplexity
 from .generation import generate_replies
 from .load import load_trained
 from .metrics import generation_scores
@@ -45,23 +44,24 @@ def split_prompt(messages: list[dict]) -> tuple[Conversation, str]:
 
 
 def run_eval(cfg) -> dict:
-    trained = load_trained(cfg.checkpoint)
+    e = cfg.eval
+    trained = load_trained(e.checkpoint)
     ds, summary = build_dataset(cfg.data, trained.tokenizer, trained.renderer,
                                 log=lambda m: print(m, file=sys.stderr))
     for line in summary.lines():
         print(line, file=sys.stderr)
-    loss, n_tokens = labelled_loss(trained.model, trained.tokenizer, ds, cfg.eval.batch_size)
-    limit = cfg.eval.limit if cfg.eval.limit is not None else len(ds)
+    loss, n_tokens = labelled_loss(trained.model, trained.tokenizer, ds, e.batch_size)
+    limit = e.limit if e.limit is not None else len(ds)
     rows = ds.select(range(min(limit, len(ds))))
     prompts, references = zip(*[split_prompt(r["messages"]) for r in rows]) if len(rows) else ((), ())
     predictions: list[str] = []
-    for i in range(0, len(prompts), cfg.eval.batch_size):
+    for i in range(0, len(prompts), e.batch_size):
         predictions += generate_replies(trained.model, trained.tokenizer, trained.renderer,
-                                        list(prompts[i: i + cfg.eval.batch_size]), cfg.max_new_tokens, cfg.temperature)
-    metrics = {"loss": round(loss, 6), "perplexity": round(math.exp(min(loss, 50)), 4), "labelled_tokens": n_tokens,
+                                        list(prompts[i: i + e.batch_size]), e.max_new_tokens, e.temperature)
+    metrics = {"loss": round(loss, 6), "perplexity": round(perplexity(loss), 4), "labelled_tokens": n_tokens,
                "examples": len(ds), "generated": len(predictions), **generation_scores(predictions, list(references)),
-               "checkpoint": cfg.checkpoint, "data": summary.to_dict()}
-    out = cfg.eval.out or os.path.join(cfg.checkpoint, "eval")
+               "checkpoint": e.checkpoint, "data": summary.to_dict()}
+    out = e.out or os.path.join(e.checkpoint, "eval")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "predictions.jsonl"), "w", encoding="utf-8") as f:
         for row, conv, ref, pred in zip(rows, prompts, references, predictions):

@@ -11,6 +11,7 @@ from ..artifacts import FINAL_DIR, TUNE_META, run_meta
 from ..data.templates import get_template
 from ..errors import ConfigError
 from ..methods import get_method
+from ..models.load import load_causal_lm, load_tokenizer_from
 from ..models.vocab import grow_embeddings
 
 
@@ -41,20 +42,23 @@ def find_model_dir(checkpoint: str) -> tuple[str, dict]:
     raise ConfigError(f"checkpoint: {checkpoint!r} holds no tune model (no tune.json, no run config.yaml)")
 
 
+def _attn_implementation(meta: dict):
+    return meta.get("config", {}).get("model", {}).get("attn_implementation")
+
+
 def load_base(meta: dict, dtype, remote: bool, dequantize: bool, tokenizer=None):
     """The base an adapter was trained on, loaded the way its method loads it: a quantised base (QLoRA, P-Tuning
     on a 4-bit base) comes back with the same quantised weights (dequantised for a merge, so the merged model
     computes what the trained one did), otherwise the base as saved."""
     import torch
     from omegaconf import OmegaConf
-    from transformers import AutoModelForCausalLM
 
     from ..methods import qlora
 
     method = get_method(meta["method"])
     method_cfg = OmegaConf.create(meta["config"]["method"])
-    kwargs = method.load_kwargs(method_cfg, dtype or torch.float32) if hasattr(method, "load_kwargs") else {}
-    base = AutoModelForCausalLM.from_pretrained(meta["base_model"], dtype=dtype, trust_remote_code=remote, **kwargs)
+    kwargs = method.load_kwargs(method_cfg, dtype or torch.float32)
+    base = load_causal_lm(meta["base_model"], dtype, remote, _attn_implementation(meta), **kwargs)
     if tokenizer is not None:  # control tokens added in training: the adapter holds their trained rows
         grow_embeddings(base, len(tokenizer))
     if "quantization_config" in kwargs:
@@ -67,13 +71,9 @@ def load_base(meta: dict, dtype, remote: bool, dequantize: bool, tokenizer=None)
 
 def load_trained(checkpoint: str, dtype=None, merge: bool = False) -> Trained:
     """Model (adapter applied, or merged when merge=True), tokenizer and the training renderer."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     path, meta = find_model_dir(checkpoint)
     tokenizer_dir = path if os.path.isfile(os.path.join(path, "tokenizer_config.json")) else meta["base_model"]
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer_from(tokenizer_dir)
     remote = bool(meta.get("config", {}).get("model", {}).get("trust_remote_code", False))
     if meta.get("adapter"):
         from peft import PeftModel
@@ -81,12 +81,12 @@ def load_trained(checkpoint: str, dtype=None, merge: bool = False) -> Trained:
         base = load_base(meta, dtype, remote, dequantize=merge, tokenizer=tokenizer)
         model = PeftModel.from_pretrained(base, path)
         if merge:
-            if meta["method"] == "ptuning_v2":
-                raise ConfigError("method=ptuning_v2: prefix tuning adds key/value prefixes, not weight deltas, so "
-                                  "it cannot be merged; load the adapter with peft.PeftModel.from_pretrained")
+            refusal = get_method(meta["method"]).MERGE_REFUSAL
+            if refusal:
+                raise ConfigError(f"method={meta['method']}: {refusal}")
             model = model.merge_and_unload()
     else:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=remote)
+        model = load_causal_lm(path, dtype, remote, _attn_implementation(meta))
     model.eval()
     model.config.use_cache = True
     return Trained(model, tokenizer, get_template(meta["template"], tokenizer), meta, path)

@@ -1,23 +1,47 @@
-"""Fine-tuning methods: each module has ``apply(model, method_cfg, train_cfg) -> model``; a method that
-changes how the base model is loaded also has ``load_kwargs(method_cfg, compute_dtype)``.
+"""Fine-tuning methods. Each module here declares what it is, behind one small interface:
+
+- ``Config``: its structured config (a dataclass; ``name`` first; qlora's extends lora's);
+- ``ADAPTER``: saved as a peft adapter on top of an unchanged base (else the whole model is saved);
+- ``KEEP_FP32_MASTER``: the model loads in fp32 and mixed precision happens in autocast (full, freeze);
+- ``MERGE_REFUSAL``: why ``tune export`` cannot merge it ('' when it can);
+- ``check(cfg, new_token_ids)``: combinations known not to work, refused up front with one line;
+- ``load_kwargs(method_cfg, compute_dtype)``: how the base loads (a quantised base for QLoRA), in training and
+  when a saved run reloads;
+- ``apply(model, method_cfg, train_cfg, new_token_ids)``: the trainable model.
 
 A new method is one module here, one line in METHODS and one YAML in configs/method/.
 """
 from __future__ import annotations
 
+import dataclasses
+import typing
 from types import ModuleType
 
 from ..errors import ConfigError
 from . import freeze, full, lora, ptuning, qlora
 
-METHODS: dict[str, ModuleType] = {"full": full, "freeze": freeze, "lora": lora, "qlora": qlora, "ptuning_v2": ptuning}
-ADAPTER_METHODS = ("lora", "qlora", "ptuning_v2")  # saved as a peft adapter on top of an unchanged base
+METHODS: dict[str, ModuleType] = {m.Config.name: m for m in (full, freeze, lora, qlora, ptuning)}
 
 
 def get_method(name: str) -> ModuleType:
     if name not in METHODS:
         raise ConfigError(f"method.name: unknown method {name!r} (valid: {', '.join(METHODS)})")
     return METHODS[name]
+
+
+def method_fields(name: str) -> list[str]:
+    return [f.name for f in dataclasses.fields(get_method(name).Config)]
+
+
+def all_method_fields() -> list[tuple[str, type, dataclasses.Field]]:
+    """Every method's fields once (the first declaration wins), ``name`` first, with their resolved types: the
+    schema Hydra composes with."""
+    seen: dict[str, tuple] = {}
+    for method in METHODS.values():
+        hints = typing.get_type_hints(method.Config)
+        for f in dataclasses.fields(method.Config):
+            seen.setdefault(f.name, (f.name, hints[f.name], f))
+    return list(seen.values())
 
 
 def count_parameters(model) -> tuple[int, int]:

@@ -2,8 +2,30 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ..errors import ConfigError
+
+ADAPTER = False
+KEEP_FP32_MASTER = True
+MERGE_REFUSAL = ""
+
+
+@dataclass
+class Config:
+    name: str = "freeze"
+    trainable_layers: int = 2                 # the last N decoder layers train
+    train_embeddings: bool = False
+    train_lm_head: bool = False
+
+
+def check(cfg, new_token_ids=()) -> None:
+    """Nothing is known not to work with freeze tuning."""
+
+
+def load_kwargs(method_cfg, compute_dtype) -> dict:
+    return {}
+
 
 _LAYER = re.compile(r"\.(?:layers|h|blocks|layer)\.(\d+)\.")
 

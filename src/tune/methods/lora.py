@@ -3,8 +3,35 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass, field
+from typing import List, Optional
 
 from ..errors import ConfigError
+
+ADAPTER = True             # saves a peft adapter on top of an unchanged base
+KEEP_FP32_MASTER = False
+MERGE_REFUSAL = ""
+
+
+@dataclass
+class Config:
+    name: str = "lora"
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])  # or ["all-linear"]
+    modules_to_save: List[str] = field(default_factory=list)
+    init_adapter: Optional[str] = None        # continue training from this LoRA adapter folder
+    use_dora: bool = False
+    use_rslora: bool = False
+
+
+def check(cfg, new_token_ids=()) -> None:
+    """LoRA works under every DeepSpeed stage, with checkpointing and added tokens."""
+
+
+def load_kwargs(method_cfg, compute_dtype) -> dict:
+    return {}
 
 
 def lora_config(method_cfg, trainable_tokens: dict | None = None):

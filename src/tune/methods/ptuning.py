@@ -2,14 +2,33 @@
 optionally through a two-layer MLP encoder (prefix_projection)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..errors import ConfigError
 
+ADAPTER = True
+KEEP_FP32_MASTER = False
+MERGE_REFUSAL = ("prefix tuning adds key/value prefixes, not weight deltas, so it cannot be merged; load the "
+                 "adapter with peft.PeftModel.from_pretrained")
 
-def check(train_cfg, new_token_ids=()) -> None:
+
+@dataclass
+class Config:
+    name: str = "ptuning_v2"
+    num_virtual_tokens: int = 128
+    prefix_projection: bool = False
+    encoder_hidden_size: int = 0              # 0: the model's hidden size
+    quantization_bit: int = 0                 # 4 or 8: load the frozen base quantised (bitsandbytes)
+
+
+def check(cfg, new_token_ids=()) -> None:
+    if cfg.deepspeed.name.startswith("zero3"):
+        raise ConfigError("method=ptuning_v2 with ZeRO-3: peft prefix tuning needs the full model config at "
+                          "init; use deepspeed=zero2 or none")
     if new_token_ids:
         raise ConfigError("method=ptuning_v2 cannot train the embedding rows of the control tokens the template "
                           "adds to this tokenizer; pick a template the tokenizer has tokens for, or method=lora")
-    if train_cfg.gradient_checkpointing:
+    if cfg.trainer.gradient_checkpointing:
         # peft's prefix key/values break under activation checkpointing (a shape error deep in attention).
         raise ConfigError("method=ptuning_v2 does not work with trainer.gradient_checkpointing=true "
                           "(peft prefix tuning); set trainer.gradient_checkpointing=false")
@@ -20,7 +39,7 @@ def load_kwargs(method_cfg, compute_dtype) -> dict:
     costs nothing in quality of the trained prefix and cuts memory to ~7 GB for 6B parameters."""
     if method_cfg.quantization_bit in (4, 8):
         from . import qlora
-        return qlora.load_kwargs(method_cfg, compute_dtype, bits=method_cfg.quantization_bit)
+        return qlora.quantized_base(method_cfg.name, method_cfg.quantization_bit, compute_dtype)
     if method_cfg.quantization_bit:
         raise ConfigError(f"method.quantization_bit: {method_cfg.quantization_bit} is not one of 0, 4, 8")
     return {}
@@ -29,7 +48,6 @@ def load_kwargs(method_cfg, compute_dtype) -> dict:
 def apply(model, method_cfg, train_cfg, new_token_ids=()):
     from peft import PrefixTuningConfig, TaskType, get_peft_model
 
-    check(train_cfg, new_token_ids)
     if method_cfg.quantization_bit:
         from . import qlora
         qlora.disable_cpu_bf16_repack(model)

@@ -1,27 +1,54 @@
 """QLoRA: a 4-bit (nf4/fp4, double-quantised) base from bitsandbytes, k-bit preparation, LoRA on top."""
 from __future__ import annotations
 
-import torch
+from dataclasses import dataclass, field
+from typing import List
 
+from ..choices import choices
 from ..errors import ConfigError
+from ..models.load import torch_dtype
 from . import lora
 
-DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+ADAPTER = True
+KEEP_FP32_MASTER = False
+MERGE_REFUSAL = ""
+QuantType = choices("QuantType", ["nf4", "fp4"], __name__)
+ComputeDtype = choices("ComputeDtype", ["auto", "bf16", "fp16", "fp32"], __name__)
 
 
-def load_kwargs(method_cfg, compute_dtype: torch.dtype, bits: int = 4) -> dict:
+@dataclass
+class Config(lora.Config):
+    name: str = "qlora"
+    target_modules: List[str] = field(default_factory=lambda: ["all-linear"])
+    quant_type: QuantType = QuantType.nf4
+    double_quant: bool = True
+    compute_dtype: ComputeDtype = ComputeDtype.auto  # auto: the training precision
+
+
+def check(cfg, new_token_ids=()) -> None:
+    if cfg.deepspeed.name != "none":
+        raise ConfigError("method=qlora with deepspeed: 4-bit bitsandbytes weights cannot be sharded by ZeRO "
+                          "here; use deepspeed=none (QLoRA fits one GPU) or method=lora")
+
+
+def load_kwargs(method_cfg, compute_dtype) -> dict:
+    dtype = compute_dtype if method_cfg.compute_dtype == "auto" else torch_dtype(method_cfg.compute_dtype)
+    return quantized_base(method_cfg.name, 4, dtype, method_cfg.quant_type, method_cfg.double_quant)
+
+
+def quantized_base(method: str, bits: int, compute_dtype, quant_type: str = "nf4", double_quant: bool = True) -> dict:
+    """from_pretrained kwargs for a bitsandbytes 4- or 8-bit base."""
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
-        raise ConfigError(f"method={method_cfg.name} with a {bits}-bit base needs bitsandbytes: pip install bitsandbytes") from None
+        raise ConfigError(f"method={method} with a {bits}-bit base needs bitsandbytes: pip install bitsandbytes") from None
     from transformers import BitsAndBytesConfig
 
     if bits == 8:
         return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
-    dtype = compute_dtype if method_cfg.compute_dtype == "auto" else DTYPES[method_cfg.compute_dtype]
     return {"quantization_config": BitsAndBytesConfig(
-        load_in_4bit=True, bnb_4bit_quant_type=method_cfg.quant_type,
-        bnb_4bit_use_double_quant=method_cfg.double_quant, bnb_4bit_compute_dtype=dtype)}
+        load_in_4bit=True, bnb_4bit_quant_type=quant_type, bnb_4bit_use_double_quant=double_quant,
+        bnb_4bit_compute_dtype=compute_dtype)}
 
 
 def disable_cpu_bf16_repack(model) -> int:

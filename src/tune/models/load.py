@@ -22,12 +22,16 @@ def resolve_model_path(model_cfg) -> str:
     return path  # a hub id; loading fails with a clear line when no hub is reachable
 
 
-def load_tokenizer(model_cfg):
+def load_tokenizer(model_cfg, path: str | None = None):
+    """The tokenizer of model_cfg's model (``path``: that model's resolved folder, when the caller has it)."""
+    return load_tokenizer_from(path or resolve_model_path(model_cfg), model_cfg.trust_remote_code)
+
+
+def load_tokenizer_from(path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
-    path = resolve_model_path(model_cfg)
     try:
-        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except OSError as err:
         raise ConfigError(f"model.name_or_path: cannot load a tokenizer from {path!r} "
                           f"({str(err).splitlines()[0]})") from None
@@ -36,14 +40,27 @@ def load_tokenizer(model_cfg):
     return tok
 
 
-def load_model(model_cfg, torch_dtype=None, **kwargs):
-    """AutoModelForCausalLM from the resolved path; kwargs go to from_pretrained (quantization_config...)."""
+def load_model(model_cfg, torch_dtype=None, path: str | None = None, **kwargs):
+    """model_cfg's causal LM (``path``: its resolved folder, when the caller has it); kwargs go to
+    from_pretrained (quantization_config...)."""
+    return load_causal_lm(path or resolve_model_path(model_cfg), torch_dtype, model_cfg.trust_remote_code,
+                          model_cfg.attn_implementation, **kwargs)
+
+
+def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False, attn_implementation=None, **kwargs):
+    """The one loader of causal LMs, for training and for reloading what training saved."""
     from transformers import AutoModelForCausalLM
 
-    path = resolve_model_path(model_cfg)
-    extra = {"attn_implementation": model_cfg.attn_implementation} if model_cfg.attn_implementation else {}
+    extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     try:
-        return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, trust_remote_code=model_cfg.trust_remote_code,
+        return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, trust_remote_code=trust_remote_code,
                                                     **extra, **kwargs)
     except OSError as err:
         raise ConfigError(f"model.name_or_path: cannot load a model from {path!r} ({str(err).splitlines()[0]})") from None
+
+
+def torch_dtype(precision: str):
+    """bf16 / fp16 / fp32 -> the torch dtype (the one table of it)."""
+    import torch
+
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]

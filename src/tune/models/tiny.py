@@ -11,6 +11,8 @@ import shutil
 import tempfile
 from importlib import resources
 
+from ..distributed import process_group
+
 TOKENIZER_VERSION = 1
 SPECIAL_TOKENS = ["<pad>", "<s>", "</s>"]
 # Tokens the bundled chat templates use, so every template tokenises sensibly on the tiny model.
@@ -104,13 +106,6 @@ def tiny_model_dir(cache_dir: str | None = None, **size) -> str:
     if dist is not None:
         dist.barrier()
     return final
-
-
-def process_group():
-    """torch.distributed when several processes share a group, else None."""
-    import torch.distributed as dist
-
-    return dist if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1 else None
 
 
 def _build_atomically(root: str, final: str, size: dict) -> None:

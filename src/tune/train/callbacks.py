@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 
 from transformers import TrainerCallback
+
+from .loss import perplexity
 
 COMPLETE_MARKER = "tune_complete.json"
 
@@ -21,7 +22,7 @@ class MetricsFileCallback(TrainerCallback):
             return
         row = {"step": state.global_step, "epoch": state.epoch, **logs}
         if "eval_loss" in row:
-            row["eval_perplexity"] = math.exp(min(row["eval_loss"], 50))
+            row["eval_perplexity"] = perplexity(row["eval_loss"])
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")

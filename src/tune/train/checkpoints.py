@@ -20,17 +20,27 @@ def complete_checkpoints(output_dir: str) -> list[str]:
     return [p for _, p in sorted(found)]
 
 
-def resolve_resume(resume: str, output_dir: str) -> str | None:
-    """trainer.resume: false -> None; auto -> newest complete checkpoint (or None); PATH -> PATH."""
+def check_resume(resume: str) -> str:
+    """trainer.resume validated before anything loads: 'false', 'auto', or an existing checkpoint folder."""
     value = str(resume).strip().lower()
     if value in ("false", "none", "no", "0", ""):
+        return "false"
+    if value == "auto":
+        return "auto"
+    if not os.path.isdir(resume):
+        raise ConfigError(f"trainer.resume: checkpoint folder {resume!r} not found (give auto, false or a folder)")
+    return resume
+
+
+def resolve_resume(resume: str, output_dir: str) -> str | None:
+    """trainer.resume: false -> None; auto -> newest complete checkpoint (or None); PATH -> PATH."""
+    value = check_resume(resume)
+    if value == "false":
         return None
     if value == "auto":
         found = complete_checkpoints(output_dir)
         return found[-1] if found else None
-    if not os.path.isdir(resume):
-        raise ConfigError(f"trainer.resume: checkpoint folder {resume!r} not found")
-    return resume
+    return value
 
 
 def replace_dir_atomically(tmp: str, final: str) -> None:

@@ -8,6 +8,8 @@ model, peft wrapper included, whether or not its forward accepts loss kwargs.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -25,3 +27,8 @@ def causal_lm_loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> to
     if not torch.is_tensor(num_items_in_batch):
         num_items_in_batch = torch.tensor(float(num_items_in_batch), device=total.device)
     return total / num_items_in_batch.to(total.device).clamp(min=1)
+
+
+def perplexity(loss: float) -> float:
+    """exp(loss), capped so a diverged run reports a large number rather than an overflow."""
+    return math.exp(min(loss, 50))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import ConfigError
+from ..models.load import torch_dtype
 
 
 def resolve_precision(name: str) -> str:
@@ -23,4 +24,4 @@ def resolve_precision(name: str) -> str:
 
 
 def compute_dtype(precision: str) -> torch.dtype:
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+    return torch_dtype(precision)

@@ -5,7 +5,6 @@ Rank 0 alone logs and writes; every rank agrees on the output folder.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -21,11 +20,15 @@ from ..errors import ConfigError
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings
-from ..models.tiny import process_group
+from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
-from .checkpoints import complete_checkpoints, replace_dir_atomically, resolve_resume
-from .loss import causal_lm_loss
+from .checkpoints import check_resume, complete_checkpoints, replace_dir_atomically, resolve_resume
+from .loss import causal_lm_loss, perplexity
 from .precision import compute_dtype, resolve_precision
+
+
+METRICS_FILE = "metrics.jsonl"
+TEXT_COLUMNS = ["messages", "tools", "source", "line", "text"]  # what data prep keeps for preview, not for training
 
 
 @dataclass
@@ -37,10 +40,6 @@ class TrainResult:
     tokenizer: Any = None
 
 
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
-
-
 def log(msg: str) -> None:
     if is_main_process():
         print(msg, file=sys.stderr, flush=True)
@@ -48,16 +47,6 @@ def log(msg: str) -> None:
 
 def default_output_dir(cfg) -> str:
     return os.path.join("outputs", f"{cfg.run_name}-{time.strftime('%Y%m%d-%H%M%S')}")
-
-
-def _agree_on_output_dir(proposed: str) -> str:
-    """Rank 0's choice wins: ranks start at slightly different times, so their time stamps can differ."""
-    dist = process_group()
-    if dist is not None:
-        box = [proposed]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-    return proposed
 
 
 def _latest_run_with_checkpoint(cfg) -> str | None:
@@ -91,7 +80,7 @@ def _streaming_train_data(cfg, tokenizer, renderer):
         if getattr(cfg.data, key):
             raise ConfigError(f"data.streaming=true does not support data.{key} yet; set data.streaming=false")
     ds, summary = build_streaming_dataset(cfg.data, tokenizer, renderer, log=log)
-    return ds.remove_columns(["messages", "tools", "source", "line", "text"]), summary
+    return ds.remove_columns(TEXT_COLUMNS), summary
 
 
 def _packed(ds, max_length: int):
@@ -154,25 +143,17 @@ def _cuda() -> bool:
 
 
 def check_compatibility(cfg) -> None:
-    """Combinations known not to work, refused up front with one line."""
-    method, ds = cfg.method.name, cfg.deepspeed.name
-    if method == "ptuning_v2":
-        get_method("ptuning_v2").check(cfg.trainer)
-    if ds != "none" and method == "qlora":
-        raise ConfigError("method=qlora with deepspeed: 4-bit bitsandbytes weights cannot be sharded by ZeRO "
-                          "here; use deepspeed=none (QLoRA fits one GPU) or method=lora")
-    if ds.startswith("zero3") and method == "ptuning_v2":
-        raise ConfigError("method=ptuning_v2 with ZeRO-3: peft prefix tuning needs the full model config at "
-                          "init; use deepspeed=zero2 or none")
+    """Combinations known not to work, refused up front with one line (each method knows its own)."""
+    get_method(cfg.method.name).check(cfg)
 
 
-def build_model(cfg, precision: str, tokenizer=None, added_tokens=()):
+def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path: str | None = None):
     """The model with the method applied; embeddings grown for tokens added to the tokenizer, their rows trainable."""
     method = get_method(cfg.method.name)
     dtype = compute_dtype(precision)
-    load_dtype = None if cfg.method.name in ("full", "freeze") else dtype  # full/freeze keep fp32 master weights
-    kwargs = method.load_kwargs(cfg.method, dtype) if hasattr(method, "load_kwargs") else {}
-    model = load_model(cfg.model, torch_dtype=load_dtype, **kwargs)
+    load_dtype = None if method.KEEP_FP32_MASTER else dtype
+    kwargs = method.load_kwargs(cfg.method, dtype)
+    model = load_model(cfg.model, torch_dtype=load_dtype, path=model_path, **kwargs)
     model.config.use_cache = False  # training: no KV cache (needed for packed masks and checkpointing)
     new_ids = tokenizer.convert_tokens_to_ids(list(added_tokens)) if added_tokens else []
     if tokenizer is not None and grow_embeddings(model, len(tokenizer)):
@@ -209,17 +190,18 @@ def check_ranks_agree(trainer, cfg) -> None:
     log(f"tune: ranks agree: trainable parameter checksum {sums[0]} on all {len(sums)} ranks")
 
 
-def save_final(trainer, cfg, tokenizer, renderer, output_dir: str, added_tokens=()) -> str:
+def save_final(trainer, cfg, data: TrainData, s: Setup) -> str:
     """Model (or adapter) + tokenizer with the training template as chat_template + tune.json, atomically."""
-    final = os.path.join(output_dir, FINAL_DIR)
-    tmp = os.path.join(output_dir, f".{FINAL_DIR}.tmp")
+    tokenizer, renderer = data.tokenizer, data.renderer
+    final = os.path.join(s.output_dir, FINAL_DIR)
+    tmp = os.path.join(s.output_dir, f".{FINAL_DIR}.tmp")
     trainer.save_model(tmp)  # gathers ZeRO-3 shards; peft models save the adapter
     if trainer.is_world_process_zero():
         if cfg.template.name != "tokenizer":
             tokenizer.chat_template = to_jinja(renderer)
         tokenizer.save_pretrained(tmp)
         with open(os.path.join(tmp, TUNE_META), "w", encoding="utf-8") as f:
-            json.dump(run_meta(cfg, added_tokens), f, indent=1, ensure_ascii=False, default=str)
+            json.dump(run_meta(cfg, data.added_tokens, s.model_path), f, indent=1, ensure_ascii=False, default=str)
         replace_dir_atomically(tmp, final)
     trainer.accelerator.wait_for_everyone()
     return final
@@ -230,29 +212,48 @@ def add_template_tokens(cfg, tokenizer, renderer) -> list[str]:
     before anything heavy loads."""
     added = add_control_tokens(tokenizer, renderer.control_tokens, cfg.template.name, cfg.template.add_missing_tokens)
     if added:
-        method = get_method(cfg.method.name)
-        if hasattr(method, "check"):
-            method.check(cfg.trainer, added)
+        get_method(cfg.method.name).check(cfg, added)
         log(f"tune: template={cfg.template.name}: added {len(added)} control tokens the tokenizer lacked "
             f"({', '.join(added)}); their embedding rows train with the model")
     return added
 
 
-def run_training(cfg) -> TrainResult:
-    """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
-    from omegaconf import OmegaConf
-    from transformers import Trainer, set_seed
+@dataclass
+class Setup:
+    """What every later step needs: the model's folder, precision, output folder and TrainingArguments."""
+    model_path: str
+    precision: str
+    output_dir: str
+    args: Any
+
+
+@dataclass
+class TrainData:
+    tokenizer: Any
+    renderer: Any
+    added_tokens: list
+    train: Any
+    eval: Any
+    collator: Any
+    summary: Any
+
+
+def setup(cfg) -> Setup:
+    """Checks, the model folder (the tiny model is built here, before any process group exists), precision,
+    the output folder every rank agrees on, and the distributed backend."""
+    from transformers import set_seed
 
     check_compatibility(cfg)
-    resolve_model_path(cfg.model)  # builds the tiny model if needed, before any process group exists
+    check_resume(cfg.trainer.resume)
+    model_path = resolve_model_path(cfg.model)
     precision = resolve_precision(cfg.trainer.precision)
     output_dir = cfg.trainer.output_dir
     if not output_dir and str(cfg.trainer.resume).lower() == "auto":
         output_dir = _latest_run_with_checkpoint(cfg)
     output_dir = output_dir or default_output_dir(cfg)
     args = training_arguments(cfg, output_dir, precision, has_eval=bool(cfg.data.val_size))
-    output_dir = _agree_on_output_dir(output_dir)
-    args.output_dir = output_dir
+    # ranks start at slightly different times, so their time stamps can differ: rank 0's choice wins
+    args.output_dir = output_dir = rank_zero_value(output_dir)
     state = args.distributed_state
     log(f"distributed: world_size={state.num_processes} backend={state.backend or 'none'} "
         f"type={state.distributed_type.value if hasattr(state.distributed_type, 'value') else state.distributed_type}")
@@ -262,8 +263,13 @@ def run_training(cfg) -> TrainResult:
         import deepspeed
         deepspeed.init_distributed(dist_backend=state.backend or ("nccl" if _cuda() else "gloo"))
     set_seed(cfg.trainer.seed)
+    return Setup(model_path, precision, output_dir, args)
 
-    tokenizer = load_tokenizer(cfg.model)
+
+def prepare_data(cfg, model_path: str) -> TrainData:
+    """Tokenizer (with the template's missing control tokens), then records -> tokens+labels -> split, packing
+    and the collator."""
+    tokenizer = load_tokenizer(cfg.model, model_path)
     renderer = get_template(cfg.template.name, tokenizer)
     added = add_template_tokens(cfg, tokenizer, renderer)
     if cfg.data.streaming:
@@ -275,55 +281,71 @@ def run_training(cfg) -> TrainResult:
             log(line)
         if len(ds) == 0:
             raise ConfigError("data: no training examples left (see the summary above)")
-        train_ds, eval_ds = _split(ds.remove_columns(["messages", "tools", "source", "line", "text"]), cfg.data.val_size, cfg.trainer.seed)
+        train_ds, eval_ds = _split(ds.remove_columns(TEXT_COLUMNS), cfg.data.val_size, cfg.trainer.seed)
     if cfg.data.packing:
         train_ds = _packed(train_ds, cfg.data.max_length)
         log(f"tune data: packed into {len(train_ds)} rows of at most {cfg.data.max_length} tokens")
         collator = PackedCollator(tokenizer.pad_token_id)
     else:
         collator = PaddingCollator(tokenizer.pad_token_id)
+    return TrainData(tokenizer, renderer, added, train_ds, eval_ds, collator, summary)
 
-    model = build_model(cfg, precision, tokenizer, added)
-    if is_main_process():
-        os.makedirs(output_dir, exist_ok=True)
-        OmegaConf.save(cfg, os.path.join(output_dir, "config.yaml"), resolve=True)
-    metrics_path = os.path.join(output_dir, "metrics.jsonl")
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
-                      processing_class=tokenizer, compute_loss_func=causal_lm_loss,
+
+def train_model(cfg, s: Setup, data: TrainData, model):
+    """transformers.Trainer with tune's loss and callbacks; resumes as trainer.resume says. Returns the trainer
+    and the metrics (with eval loss and perplexity when data is held out)."""
+    from transformers import Trainer
+
+    metrics_path = os.path.join(s.output_dir, METRICS_FILE)
+    trainer = Trainer(model=model, args=s.args, train_dataset=data.train, eval_dataset=data.eval,
+                      data_collator=data.collator, processing_class=data.tokenizer, compute_loss_func=causal_lm_loss,
                       callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback()])
-    resume = resolve_resume(cfg.trainer.resume, output_dir)
+    resume = resolve_resume(cfg.trainer.resume, s.output_dir)
     if resume:
         log(f"tune: resuming from {resume}")
     if is_main_process():
         _trim_metrics(metrics_path, _step_of(resume))
-    result = trainer.train(resume_from_checkpoint=resume)
+    metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
     if cfg.data.streaming:
-        for line in summary.lines():
+        for line in data.summary.lines():
             log(line.replace("tune data: records", "tune data (streamed so far): records"))
-    metrics = dict(result.metrics)
-    if eval_ds is not None:
+    if data.eval is not None:
         ev = trainer.evaluate()
-        ev["eval_perplexity"] = math.exp(min(ev["eval_loss"], 50))
+        ev["eval_perplexity"] = perplexity(ev["eval_loss"])
         metrics.update(ev)
     check_ranks_agree(trainer, cfg)
-    final = save_final(trainer, cfg, tokenizer, renderer, output_dir, added)
+    return trainer, metrics
+
+
+def save_run_config(cfg, output_dir: str) -> None:
+    from omegaconf import OmegaConf
+
+    if is_main_process():
+        os.makedirs(output_dir, exist_ok=True)
+        OmegaConf.save(cfg, os.path.join(output_dir, "config.yaml"), resolve=True)
+
+
+def run_training(cfg) -> TrainResult:
+    """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
+    s = setup(cfg)
+    data = prepare_data(cfg, s.model_path)
+    model = build_model(cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path)
+    save_run_config(cfg, s.output_dir)
+    trainer, metrics = train_model(cfg, s, data, model)
+    final = save_final(trainer, cfg, data, s)
     if is_main_process():  # after the final evaluation, so its row is on the curve
-        plot_loss(metrics_path, os.path.join(output_dir, "loss.png"))
+        plot_loss(os.path.join(s.output_dir, METRICS_FILE), os.path.join(s.output_dir, "loss.png"))
         log(f"tune: saved {final}")
     model = trainer.model
     model.config.use_cache = True
-    return TrainResult(output_dir=output_dir, model_dir=final, metrics=metrics, model=model, tokenizer=tokenizer)
+    return TrainResult(output_dir=s.output_dir, model_dir=final, metrics=metrics, model=model, tokenizer=data.tokenizer)
 
 
 def train_job(overrides: list[str]) -> int:
-    """`tune train` / `python -m tune.train`: this process is the job, so it leaves the process group together
-    with the others (a rank exiting while gloo threads still serve another aborts it: "terminate called
-    without an active exception")."""
+    """`tune train` / `python -m tune.train`: this process is the job, so it leaves the process group with the
+    others when done."""
     from ..config import compose_command_line
 
     run_training(compose_command_line(overrides))
-    dist = process_group()
-    if dist is not None:
-        dist.barrier()
-        dist.destroy_process_group()
+    leave_process_group()
     return 0
