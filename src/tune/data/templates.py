@@ -242,12 +242,16 @@ class TemplateRenderer:
                 last_answer = None
             return out + [Segment(text, turn=turn)]
 
+        def system_alone() -> list[Segment]:
+            """An answer with no user turn before it: the system block gets an empty user turn of its own."""
+            nonlocal pending_system
+            out = [Segment(fill(t.user[0]).replace("{idx}", "0"))] + pending_system + [Segment(fill(t.user[1]))]
+            pending_system = []
+            return out if out[1:-1] else []
+
         for i, msg in enumerate(conv.messages):
             if msg.role == "assistant":
-                if pending_system:  # an answer with no user turn before it: the system block gets an empty one
-                    segs += [Segment(fill(t.user[0]).replace("{idx}", "0"))] + pending_system + [Segment(fill(t.user[1]))]
-                    pending_system = []
-                segs += header(fill(t.assistant[0]), i)
+                segs += system_alone() + header(fill(t.assistant[0]), i)
                 segs += [Segment(t.answer_lead, labelled=msg.train, turn=i),
                          Segment(msg.content, labelled=msg.train, literal=True, turn=i)]
                 last_answer = (i, msg.train)
@@ -261,7 +265,7 @@ class TemplateRenderer:
                 pending_system = []
             segs += [Segment(msg.content, literal=True, turn=i), Segment(fill(after), turn=i)]
         if add_generation_prompt:
-            segs += header(fill(t.assistant[0]), len(conv.messages))
+            segs += system_alone() + header(fill(t.assistant[0]), len(conv.messages))
         elif last_answer is not None:
             segs.append(Segment(self.end_of_turn, labelled=last_answer[1], turn=last_answer[0]))
         return [s for s in segs if s.text]
@@ -281,6 +285,9 @@ def to_jinja(renderer: TemplateRenderer) -> str:
     user0, user1 = f(t.user[0]), f(t.user[1])
     tool0, tool1 = (f(t.tool[0]), f(t.tool[1])) if t.tool else (user0, user1)
     close_answer = _lit(f(t.end_between) + f(t.separator))
+    # llama2: a system block not yet written (no user turn came) opens an empty user turn before an answer
+    system_alone = ("{% if sys_block and not ns.sys_done %}{{ " + _lit(user0.replace("{idx}", "0")) + " + sys_block + "
+                    + _lit(user1) + " }}{% set ns.sys_done = true %}{% endif %}") if t.system_in_user else ""
     return "".join([
         "{{ " + _lit(f(t.prefix)) + " }}",
         "{% if messages and messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
@@ -294,8 +301,7 @@ def to_jinja(renderer: TemplateRenderer) -> str:
         "{% for m in loop_messages %}",
         "{% if ns.prev == 'assistant' %}{{ " + close_answer + " }}{% endif %}",
         "{% if m['role'] == 'assistant' %}"
-        + ("{% if sys_block and not ns.sys_done %}{{ " + _lit(user0.replace("{idx}", "0")) + " + sys_block + "
-           + _lit(user1) + " }}{% set ns.sys_done = true %}{% endif %}" if t.system_in_user else "")
+        + system_alone
         + "{{ " + _lit(f(t.assistant[0]) + t.answer_lead) + " + m['content'] }}",
         "{% elif m['role'] == 'user' %}{% set ns.rounds = ns.rounds + 1 %}",
         "{{ " + _lit(user0) + ".replace('{idx}', ns.rounds|string) }}",
@@ -305,6 +311,6 @@ def to_jinja(renderer: TemplateRenderer) -> str:
         "{% endif %}",
         "{% set ns.prev = m['role'] %}{% endfor %}",
         "{% if add_generation_prompt %}{% if ns.prev == 'assistant' %}{{ " + close_answer + " }}{% endif %}"
-        "{{ " + _lit(f(t.assistant[0])) + " }}"
+        + system_alone + "{{ " + _lit(f(t.assistant[0])) + " }}"
         "{% elif ns.prev == 'assistant' %}{{ " + _lit(renderer.end_of_turn) + " }}{% endif %}",
     ])
