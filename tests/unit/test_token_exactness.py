@@ -53,7 +53,7 @@ SAMPLES = {  # file -> (format, encoding); files with no conversation text (ids 
 }
 TOKENIZERS = REAL_TOKENIZERS + ("tiny",)
 QUICK_RECORDS = int(os.environ.get("TUNE_EXACTNESS_RECORDS", 3))
-FULL_RECORDS = 25        # the slow matrix: enough records per file to meet the quirks, in CI's time
+FULL_RECORDS = 15        # the slow matrix: enough records per file to meet the quirks, in CI's time
 MAX_TURNS_CHECKED = 12   # (b) re-renders every prefix: bound it on the 330-turn conversation
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .segments import Segment
 
 IGNORE_INDEX = -100
@@ -37,7 +39,7 @@ class Example:
 
     @property
     def n_labelled(self) -> int:
-        return sum(1 for x in self.labels if x != IGNORE_INDEX)
+        return len(self.labels) - self.labels.count(IGNORE_INDEX)
 
 
 class SegmentEncoder:
@@ -51,7 +53,7 @@ class SegmentEncoder:
         specials |= {t for t in getattr(tokenizer, "all_special_tokens", []) if t}
         longest_first = sorted((t for t in specials if t and not t.isspace()), key=len, reverse=True)
         self.control_re = re.compile("|".join(map(re.escape, longest_first))) if longest_first else None
-        self.offsets = bool(getattr(tokenizer, "is_fast", False))
+        self.offsets = getattr(tokenizer, "backend_tokenizer", None) is not None  # a fast (Rust) tokenizer
         self.probe_ids = tokenizer(PROBE, add_special_tokens=False)["input_ids"]
 
     # -- public -------------------------------------------------------------------------------------------
@@ -63,9 +65,8 @@ class SegmentEncoder:
         if self.offsets:
             simple = [i for i, m in enumerate(marks) if not m]
             if simple:
-                enc = self.tokenizer([texts[i] for i in simple], add_special_tokens=False, return_offsets_mapping=True)
-                for i, ids, offsets in zip(simple, enc["input_ids"], enc["offset_mapping"]):
-                    out[i] = self._label_by_offsets(batch[i], ids, offsets)
+                for i, encoded in zip(simple, self._encode_and_label([texts[i] for i in simple], [batch[i] for i in simple])):
+                    out[i] = encoded
             for i, m in enumerate(marks):
                 if m:
                     ids, offsets = self._encode_pieces(texts[i], self._pieces(texts[i], m, ()))
@@ -80,6 +81,27 @@ class SegmentEncoder:
         return [e.input_ids for e in self.encode([[Segment(s.text, literal=s.literal) for s in segs] for segs in batch])]
 
     # -- internals ----------------------------------------------------------------------------------------
+    def _encode_and_label(self, texts: list[str], batch: list[list[Segment]]) -> list[Encoded | None]:
+        """One call per text (batched) on the Rust tokenizer, each token labelled from the encoding's own
+        char -> token map at the few span boundaries: converting every token's offsets to Python would cost
+        more than the tokenisation (same ids as a transformers call, as the exactness tests hold)."""
+        encodings = self.tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [self._label_encoding(segs, enc) for segs, enc in zip(batch, encodings)]
+
+    def _label_encoding(self, segs: list[Segment], enc) -> Encoded | None:
+        ids = enc.ids
+        turns = [-1] * len(ids)
+        for a, b, turn in self._labelled_spans(segs):
+            first, last = enc.char_to_token(a), enc.char_to_token(b - 1)
+            if first is None or last is None or enc.token_to_chars(first)[0] < a:
+                return None  # the span's first token starts before it (or the map has a hole): straddle
+            while last + 1 < len(ids) and enc.token_to_chars(last + 1)[0] < b:
+                last += 1  # byte-fallback pieces of the span's last character
+            if enc.token_to_chars(last)[1] > b:
+                return None
+            turns[first:last + 1] = [turn] * (last + 1 - first)
+        return Encoded(ids, turns, exact=True)
+
     def _marks(self, segs: list[Segment]) -> list[tuple[int, int]]:
         """Character spans of control-token strings inside literal (user data) segments."""
         if self.control_re is None:
@@ -135,20 +157,25 @@ class SegmentEncoder:
         return spans
 
     def _label_by_offsets(self, segs, ids, offsets) -> Encoded | None:
-        """Label each token by the characters it covers; None when one covers labelled and unlabelled text."""
-        spans = self._labelled_spans(segs)
-        turns, k = [], 0
-        for s, e in offsets:
-            e = max(e, s + 1)  # an empty span (a prepended sentencepiece marker) belongs to the char at s
-            while k < len(spans) and spans[k][1] <= s:
-                k += 1
-            if k < len(spans) and spans[k][0] < e:
-                if s < spans[k][0] or e > spans[k][1]:
-                    return None
-                turns.append(spans[k][2])
-            else:
-                turns.append(-1)
-        return Encoded(list(ids), turns, exact=True)
+        """Label each token by the characters it covers; None when one covers labelled and unlabelled text.
+        (Vectorised: the hot loop of data preparation.)"""
+        turns = np.full(len(ids), -1, dtype=np.int64)
+        if not len(ids):
+            return Encoded([], [], exact=True)
+        off = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+        starts = off[:, 0]
+        ends = np.maximum(off[:, 1], starts + 1)  # an empty span (a prepended marker) belongs to the char at start
+        if np.any(np.diff(starts) < 0) or np.any(np.diff(ends) < 0):
+            return None  # offsets out of order: let the piecewise path decide
+        for a, b, turn in self._labelled_spans(segs):
+            first = int(np.searchsorted(ends, a, side="right"))   # first token ending after a
+            stop = int(np.searchsorted(starts, b, side="left"))   # tokens starting before b
+            if first >= stop:
+                continue
+            if starts[first] < a or ends[stop - 1] > b:
+                return None
+            turns[first:stop] = turn
+        return Encoded(list(ids), turns.tolist(), exact=True)
 
     def _encode_at_boundaries(self, segs, text, marks) -> Encoded:
         spans = self._labelled_spans(segs)
