@@ -16,7 +16,7 @@ from tune.errors import ConfigError
     ("data.instruction_mode=random", "none, fixed, per_sample"),
     ("trainer.precision=fp8", "auto, bf16, fp16, fp32"),
     ("preview.format=html", "jsonl, text"),
-    ("method.name=adapterx", "full, freeze, lora, qlora, ptuning_v2"),
+    ("method.name=adapterx", "freeze, full, lora, ptuning_v2, qlora"),
 ])
 def test_invalid_choice_fails_at_compose_naming_the_choices(override, choices):
     with pytest.raises(ConfigError, match=f"is not one of {choices}"):

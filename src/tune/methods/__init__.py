@@ -9,18 +9,30 @@
   when a saved run reloads;
 - ``apply(model, method_cfg, train_cfg, new_token_ids)``: the trainable model.
 
-A new method is one module here, one line in METHODS and one YAML in configs/method/.
+A new method is one module here and one YAML in configs/method/: METHODS finds every module that has a
+``Config`` and an ``apply``.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 import typing
 from types import ModuleType
 
 from ..errors import ConfigError
-from . import freeze, full, lora, ptuning, qlora
 
-METHODS: dict[str, ModuleType] = {m.Config.name: m for m in (full, freeze, lora, qlora, ptuning)}
+
+def _discover() -> dict[str, ModuleType]:
+    found = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "Config") and hasattr(module, "apply"):
+            found[module.Config.name] = module
+    return found
+
+
+METHODS: dict[str, ModuleType] = _discover()
 
 
 def get_method(name: str) -> ModuleType:
