@@ -13,6 +13,7 @@ from typing import Any, List, Optional, get_type_hints
 
 from .choices import choices
 from .data.formats import FORMATS
+from .distributed import is_main_process
 from .data.templates import template_names
 from .errors import ConfigError
 from .methods import METHODS, all_method_fields, method_fields
@@ -280,9 +281,7 @@ def narrow_method(cfg, overrides: list[str], recipe_keys: set[str] = frozenset()
 
     from omegaconf import OmegaConf
 
-    name = cfg.method.name
-    if name not in METHODS:
-        raise ConfigError(f"method={name}: unknown method (valid: {', '.join(METHODS)})")
+    name = cfg.method.name  # a valid one: method.name is typed by MethodName
     own = method_fields(name)
     explicit = {o.lstrip("+").split("=", 1)[0].split(".", 1)[1] for o in overrides
                 if o.lstrip("+").startswith("method.") and "=" in o}
@@ -304,7 +303,7 @@ def narrow_method(cfg, overrides: list[str], recipe_keys: set[str] = frozenset()
 
 
 def _stderr(msg: str) -> None:
-    if int(os.environ.get("RANK", "0")) == 0:
+    if is_main_process():
         print(msg, file=sys.stderr)
 
 

@@ -2,6 +2,7 @@
 that turns them into what a command prints and its exit status."""
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -46,5 +47,4 @@ def exit_status(run, debug: bool) -> int:
 
 
 def debug_requested(overrides: list[str]) -> bool:
-    import os
     return any(o in ("debug=true", "debug=True", "+debug=true") for o in overrides) or bool(os.environ.get("TUNE_DEBUG"))

@@ -118,9 +118,9 @@ def tokenize_rows(batch: dict, encoder: SegmentEncoder, renderer, max_length, tr
     segments = [renderer.render(Conversation.from_dicts(m, t), system=system)
                 for m, t in zip(batch["messages"], batch["tools"])]
     out = {"text": [], "input_ids": [], "labels": [], "truncated": [], "n_labelled": [], "exact": []}
-    for segs, encoded in zip(segments, encoder.encode(segments)):
+    for encoded in encoder.encode(segments):
         ex = build_example(encoded, max_length, train_on_prompt, mask_history)
-        out["text"].append("".join(s.text for s in segs))
+        out["text"].append(encoded.text)
         out["input_ids"].append(ex.input_ids)
         out["labels"].append(ex.labels)
         out["truncated"].append(ex.truncated)

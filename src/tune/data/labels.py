@@ -1,8 +1,8 @@
 """Rendered segments -> input_ids + labels, exactly as the model sees the text when served.
 
 One definition of exact: the trained ids are the tokenizer's ids for the whole rendered text in one call,
-which is what ``apply_chat_template(..., tokenize=True)`` gives at inference. The text is tokenised once with
-offsets and each token is labelled by the characters it covers (an answer, its lead and its end-of-turn text).
+which is what ``apply_chat_template(..., tokenize=True)`` gives at inference. The text is tokenised once and
+each token is labelled by the characters it covers (an answer, its lead and its end-of-turn text).
 Two cases need more than one call, handled as transformers' ``sanitize_control_tokens`` does:
 - control-token strings inside user data (a literal ``</s>`` in a record) stay text: the text is cut around
   them and each later piece is encoded after a newline whose ids are dropped (no spurious sentencepiece space);
@@ -28,6 +28,7 @@ class Encoded:
     input_ids: list[int]
     turns: list[int]        # per token: the assistant turn it is labelled for, or -1
     exact: bool = True      # the ids are those of one call on the rendered text (control tokens in data aside)
+    text: str = ""          # the rendered text the ids come from
 
 
 @dataclass
@@ -64,9 +65,8 @@ class SegmentEncoder:
         out: list[Encoded | None] = [None] * len(batch)
         if self.offsets:
             simple = [i for i, m in enumerate(marks) if not m]
-            if simple:
-                for i, encoded in zip(simple, self._encode_and_label([texts[i] for i in simple], [batch[i] for i in simple])):
-                    out[i] = encoded
+            for i, encoded in zip(simple, self._encode_and_label([texts[i] for i in simple], [batch[i] for i in simple])):
+                out[i] = encoded
             for i, m in enumerate(marks):
                 if m:
                     ids, offsets = self._encode_pieces(texts[i], self._pieces(texts[i], m, ()))
@@ -74,6 +74,8 @@ class SegmentEncoder:
         for i, segs in enumerate(batch):
             if out[i] is None:  # no offsets, or a token straddles a label boundary: piece by piece
                 out[i] = self._encode_at_boundaries(segs, texts[i], marks[i])
+        for encoded, text in zip(out, texts):
+            encoded.text = text
         return out
 
     def prompt_ids(self, batch: list[list[Segment]]) -> list[list[int]]:
@@ -85,6 +87,8 @@ class SegmentEncoder:
         """One call per text (batched) on the Rust tokenizer, each token labelled from the encoding's own
         char -> token map at the few span boundaries: converting every token's offsets to Python would cost
         more than the tokenisation (same ids as a transformers call, as the exactness tests hold)."""
+        if not texts:
+            return []
         encodings = self.tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
         return [self._label_encoding(segs, enc) for segs, enc in zip(batch, encodings)]
 
@@ -157,8 +161,8 @@ class SegmentEncoder:
         return spans
 
     def _label_by_offsets(self, segs, ids, offsets) -> Encoded | None:
-        """Label each token by the characters it covers; None when one covers labelled and unlabelled text.
-        (Vectorised: the hot loop of data preparation.)"""
+        """Label each token by its character offsets (the path for data holding control-token strings); None
+        when one covers labelled and unlabelled text."""
         turns = np.full(len(ids), -1, dtype=np.int64)
         if not len(ids):
             return Encoded([], [], exact=True)
