@@ -7,6 +7,9 @@ Notebook API, mirroring the CLI::
     result = train(cfg)          # result.output_dir, result.metrics, result.model, result.tokenizer
 """
 from .config import compose
+# The subpackage tune.train is imported before the function train() is defined, so the function keeps the name:
+# otherwise the first `import tune.train.x` anywhere (a notebook, train() itself) rebinds tune.train to the package.
+from . import train as _train_package  # noqa: F401  (empty __init__: nothing heavy)
 
 __all__ = ["compose", "train", "chat", "export"]
 __version__ = "0.1.0"

@@ -57,6 +57,7 @@ class DataConfig:
     train_on_prompt: bool = False
     mask_history: bool = False
     packing: bool = False
+    group_by_length: bool = True              # each optimiser step's examples of similar length (less padding)
     val_size: float = 0.0                     # fraction (<1) or count (>=1) held out for eval
     num_proc: int = 1
     streaming: bool = False                   # read lazily (files larger than memory); needs trainer.max_steps
@@ -103,6 +104,8 @@ class TrainerConfig:
     seed: int = 42
     precision: Precision = Precision.auto
     gradient_checkpointing: bool = False
+    peak_tflops: Optional[float] = None      # the accelerator's peak for MFU (default: GPU table / measured CPU)
+    loss_chunk_tokens: int = 0                # labelled positions per chunk of fp32 logits (0: ~256 MiB of logits)
     resume: str = "false"                     # auto | PATH | false
     report_to: List[str] = field(default_factory=lambda: ["tensorboard"])
     dataloader_num_workers: int = 0

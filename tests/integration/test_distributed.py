@@ -53,10 +53,13 @@ def test_two_processes_train_agree_and_reload(method, deepspeed, tmp_path):
         assert n > 700_000
 
 
-def test_two_by_two_matches_one_by_four(tmp_path):
+@pytest.mark.parametrize("deepspeed", ["none", "zero3"])
+def test_two_by_two_matches_one_by_four(deepspeed, tmp_path):
+    """The same optimiser steps whatever the split; under ZeRO-3 with the loss's logits in chunks of 4 positions
+    (each recomputed in backward through the partitioned lm_head) against one process computing them at once."""
     one, two = tmp_path / "one", tmp_path / "two"
     args = ["method=full", "trainer.max_steps=6", "trainer.learning_rate=3e-3"]
-    launch(two, *args)
+    launch(two, *args, f"deepspeed={deepspeed}", *(["trainer.loss_chunk_tokens=4"] if deepspeed != "none" else []))
     launch(one, *[a for a in args], "trainer.per_device_train_batch_size=4", processes=1)
     a, b = losses(one), losses(two)
     assert len(a) == len(b) == 6

@@ -132,8 +132,10 @@ def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
     cfg = compose("demo", overrides=["model=tiny", "trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'a'}",
                                      "trainer.report_to=[]"])
     r1 = train(cfg)
+    import tune
+    import tune.train.loss  # noqa: F401  a submodule imported by the user must not rebind tune.train
     cfg2 = compose("demo", overrides=["trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'b'}", "trainer.report_to=[]"])
-    r2 = train(cfg2)
+    r2 = tune.train(cfg2)
     assert os.getcwd() == cwd
     assert r1.output_dir != r2.output_dir and os.path.isdir(r2.model_dir)
     assert "train_loss" in r1.metrics and r1.model is not None and r1.tokenizer is not None

@@ -47,4 +47,6 @@ class PackedCollator:
             labels[i, :n] = torch.tensor(f["labels"])
             pos[i, :n] = torch.tensor(f["position_ids"])
             pos[i, n:] = torch.arange(longest - n)
-        return {"input_ids": ids, "labels": labels, "position_ids": pos}
+        # num_real_tokens: where each row's padding starts (for throughput counts; not a model input)
+        real = torch.tensor([len(f["input_ids"]) for f in features])
+        return {"input_ids": ids, "labels": labels, "position_ids": pos, "num_real_tokens": real}

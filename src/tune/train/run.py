@@ -24,6 +24,7 @@ from ..distributed import is_main_process, leave_process_group, process_group, r
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
 from .checkpoints import check_resume, complete_checkpoints, replace_dir_atomically, resolve_resume
 from .loss import causal_lm_loss, perplexity
+from .trainer import TuneTrainer
 from .precision import compute_dtype, resolve_precision
 
 
@@ -120,7 +121,7 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         remove_unused_columns=False, save_strategy="steps", logging_first_step=True,
         eval_strategy=("steps" if t.eval_steps else "epoch") if has_eval else "no",
         eval_steps=t.eval_steps, disable_tqdm=not is_main_process(), average_tokens_across_devices=True,
-        include_num_input_tokens_seen="non_padding",
+        include_num_input_tokens_seen="non_padding", prediction_loss_only=True,
         use_cpu=not _cuda(),
     )
     # transformers 5.x renamed gradient_checkpointing -> activation_checkpointing; accept both versions.
@@ -294,18 +295,19 @@ def prepare_data(cfg, model_path: str) -> TrainData:
 def train_model(cfg, s: Setup, data: TrainData, model):
     """transformers.Trainer with tune's loss and callbacks; resumes as trainer.resume says. Returns the trainer
     and the metrics (with eval loss and perplexity when data is held out)."""
-    from transformers import Trainer
-
     metrics_path = os.path.join(s.output_dir, METRICS_FILE)
-    trainer = Trainer(model=model, args=s.args, train_dataset=data.train, eval_dataset=data.eval,
-                      data_collator=data.collator, processing_class=data.tokenizer, compute_loss_func=causal_lm_loss,
-                      callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback()])
+    trainer = TuneTrainer(model=model, args=s.args, train_dataset=data.train, eval_dataset=data.eval,
+                          data_collator=data.collator, processing_class=data.tokenizer, compute_loss_func=causal_lm_loss,
+                          callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback()],
+                          loss_chunk_tokens=cfg.trainer.loss_chunk_tokens, group_by_length=cfg.data.group_by_length,
+                          peak_tflops=cfg.trainer.peak_tflops, compute_dtype=compute_dtype(s.precision))
     resume = resolve_resume(cfg.trainer.resume, s.output_dir)
     if resume:
         log(f"tune: resuming from {resume}")
     if is_main_process():
         _trim_metrics(metrics_path, _step_of(resume))
     metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
+    metrics.update(trainer.throughput_summary())
     if cfg.data.streaming:
         for line in data.summary.lines():
             log(line.replace("tune data: records", "tune data (streamed so far): records"))
@@ -315,6 +317,19 @@ def train_model(cfg, s: Setup, data: TrainData, model):
         metrics.update(ev)
     check_ranks_agree(trainer, cfg)
     return trainer, metrics
+
+
+def summary_line(metrics: dict) -> str:
+    """The run's last line: loss, trained tokens/s, padding and MFU over the whole run."""
+    parts = [f"train_loss {metrics['train_loss']:.4f}"] if "train_loss" in metrics else []
+    if "tokens_per_second" in metrics:
+        parts.append(f"{metrics['tokens_per_second']:,.0f} trained tokens/s")
+        parts.append(f"padding {100 * metrics['padding_fraction']:.1f}%")
+    if "mfu" in metrics:
+        parts.append(f"MFU {100 * metrics['mfu']:.1f}%")
+    if "eval_loss" in metrics:
+        parts.append(f"eval_loss {metrics['eval_loss']:.4f} (perplexity {metrics['eval_perplexity']:.2f})")
+    return "tune: done: " + ", ".join(parts)
 
 
 def save_run_config(cfg, output_dir: str) -> None:
@@ -336,6 +351,7 @@ def run_training(cfg) -> TrainResult:
     if is_main_process():  # after the final evaluation, so its row is on the curve
         plot_loss(os.path.join(s.output_dir, METRICS_FILE), os.path.join(s.output_dir, "loss.png"))
         log(f"tune: saved {final}")
+        log(summary_line(metrics))
     model = trainer.model
     model.config.use_cache = True
     return TrainResult(output_dir=s.output_dir, model_dir=final, metrics=metrics, model=model, tokenizer=data.tokenizer)

@@ -1,0 +1,187 @@
+"""How hard training works the machine: trained tokens/s, padding fraction and MFU (model FLOPs utilisation).
+
+Model FLOPs per micro-batch, PaLM's convention (training = 3 x forward, recomputation not counted):
+  6 x N_body x real tokens                      (every weight matmul of the decoder layers)
++ 6 x hidden x vocab x labelled positions        (the LM head, which tune applies only where a label follows)
++ 12 x layers x attention width x sum(len_i^2)   (scores and values; each example attends to itself only)
+The peak: ``trainer.peak_tflops`` when given; on a GPU, its dense bf16/fp16 peak from a small table; on CPU,
+a matmul peak measured once per machine/threads/dtype and cached, the first time a run logs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+
+import torch
+
+# Dense (not sparse) bf16 tensor-core peaks in TFLOPs from the vendors' data sheets; fp16 for GPUs without
+# bf16. Matched by substring of torch.cuda.get_device_name(), first match wins (longer names first).
+GPU_PEAK_TFLOPS = (
+    ("H200", 989.0), ("H100 PCIe", 756.0), ("H100", 989.0), ("H800", 989.0), ("GH200", 989.0),
+    ("B200", 2250.0), ("A100", 312.0), ("A800", 312.0), ("L40S", 362.0), ("L40", 181.0), ("A6000", 155.0),
+    ("A10G", 70.0), ("A10", 125.0), ("L4", 121.0), ("RTX 4090", 165.0), ("RTX 3090", 71.0), ("V100", 125.0),
+    ("T4", 65.0),
+)
+
+
+@dataclass
+class ModelShape:
+    body_params: int        # weights multiplied per token outside embeddings and the LM head
+    hidden: int
+    vocab: int
+    layers: int
+    attention_width: int    # heads x head_dim
+
+    def flops(self, real_tokens: float, labelled: float, sum_sq_lengths: float) -> float:
+        return (6 * self.body_params * real_tokens + 6 * self.hidden * self.vocab * labelled
+                + 12 * self.layers * self.attention_width * sum_sq_lengths)
+
+
+def model_shape(config) -> ModelShape | None:
+    """From a decoder config (Llama, Qwen2, Mistral, Phi-3, ChatGLM-style fields); None if it lacks them."""
+    c = config.get_text_config() if hasattr(config, "get_text_config") else config
+    h = getattr(c, "hidden_size", None)
+    layers = getattr(c, "num_hidden_layers", None) or getattr(c, "num_layers", None)
+    inter = getattr(c, "intermediate_size", None) or getattr(c, "ffn_hidden_size", None)
+    heads = getattr(c, "num_attention_heads", None)
+    if not (h and layers and inter and heads):
+        return None
+    head_dim = getattr(c, "head_dim", None) or h // heads
+    kv = getattr(c, "num_key_value_heads", None) or getattr(c, "multi_query_group_num", None) or heads
+    attn = h * heads * head_dim * 2 + h * kv * head_dim * 2        # q, o; k, v
+    mlp = 3 * h * inter                                             # gate, up, down (SwiGLU)
+    return ModelShape(layers * (attn + mlp), h, int(getattr(c, "vocab_size", 0) or 0), layers, heads * head_dim)
+
+
+def batch_counts(inputs: dict, labels: torch.Tensor) -> tuple[int, int, int, int]:
+    """(positions, real tokens, labelled positions, sum of squared example lengths) of one micro-batch,
+    padded (attention_mask) or packed (position_ids restart at 0 per example; the tail is padding)."""
+    ids = inputs["input_ids"]
+    positions = ids.numel()
+    labelled = int(labels[:, 1:].ne(-100).sum())
+    mask = inputs.get("attention_mask")
+    if mask is not None:
+        lengths = mask.sum(dim=1).tolist()
+    else:
+        lengths = []
+        pos = inputs.get("position_ids")
+        rows = pos.tolist() if pos is not None else [list(range(ids.shape[1]))] * ids.shape[0]
+        real_rows = inputs.get("num_real_tokens")
+        for r, row in enumerate(rows):
+            starts = [i for i, p in enumerate(row) if p == 0] + [len(row)]
+            segs = [b - a for a, b in zip(starts, starts[1:])]
+            n_real = int(real_rows[r]) if real_rows is not None else len(row)
+            while segs and sum(segs) > n_real:  # drop the padding pseudo-example at the tail
+                segs.pop()
+            lengths += segs
+    return positions, int(sum(lengths)), labelled, int(sum(n * n for n in lengths))
+
+
+class ThroughputMeter:
+    """Counts micro-batches between log rows (and over the run) and turns them into log fields."""
+
+    def __init__(self, shape: ModelShape | None, peak_flops: float | None):
+        self.shape = shape
+        self.peak_flops = peak_flops
+        self.window = torch.zeros(4, dtype=torch.float64)   # positions, real, labelled, sum len^2
+        self.total = torch.zeros(4, dtype=torch.float64)
+        self.window_start = self.run_start = None
+        self.total_seconds = 0.0
+
+    def add(self, counts) -> None:
+        now = time.perf_counter()
+        if self.window_start is None:
+            self.window_start = now
+        self.window += torch.tensor(counts, dtype=torch.float64)
+
+    def fields(self, reduce=None) -> dict:
+        """tokens_per_second, padding_fraction, mfu over the window since the last call (summed over ranks by
+        ``reduce``); the window restarts."""
+        if self.window_start is None:
+            return {}
+        seconds = max(time.perf_counter() - self.window_start, 1e-9)
+        counts = reduce(self.window.clone()) if reduce else self.window.clone()
+        self.total += counts
+        self.total_seconds += seconds
+        self.window.zero_()
+        self.window_start = time.perf_counter()
+        return self._fields(counts, seconds)
+
+    def summary(self) -> dict:
+        return self._fields(self.total, self.total_seconds) if self.total_seconds else {}
+
+    def _fields(self, counts, seconds: float) -> dict:
+        positions, real, labelled, sq = (float(x) for x in counts)
+        out = {"tokens_per_second": round(real / seconds, 1),
+               "padding_fraction": round(1 - real / positions, 4) if positions else 0.0}
+        if self.shape is not None and self.peak_flops:
+            out["mfu"] = round(self.shape.flops(real, labelled, sq) / seconds / self.peak_flops, 5)
+        return out
+
+
+def gpu_peak_flops(name: str) -> float | None:
+    for key, tflops in GPU_PEAK_TFLOPS:
+        if key.lower() in name.lower():
+            return tflops * 1e12
+    return None
+
+
+def _cache_file() -> str:
+    root = os.environ.get("TUNE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "tune"))
+    return os.path.join(root, "cpu_peak_flops.json")
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def measure_cpu_peak_flops(dtype: torch.dtype, size: int = 1024, repeats: int = 8) -> float:
+    a = torch.randn(size, size, dtype=dtype)
+    b = torch.randn(size, size, dtype=dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t)
+    return 2 * size ** 3 / best
+
+
+def cpu_peak_flops(dtype: torch.dtype) -> float:
+    """The best matmul rate of this CPU at this thread count and dtype, measured once and cached."""
+    key = f"{_cpu_name()}|threads={torch.get_num_threads()}|{str(dtype).replace('torch.', '')}"
+    path = _cache_file()
+    try:
+        with open(path, encoding="utf-8") as f:
+            cached = json.load(f)
+    except (OSError, ValueError):
+        cached = {}
+    if key not in cached:
+        cached[key] = measure_cpu_peak_flops(dtype)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(cached, f, indent=1)
+        os.replace(tmp, path)
+    return float(cached[key])
+
+
+def peak_flops(configured_tflops: float | None, dtype: torch.dtype) -> tuple[float | None, str]:
+    """(peak FLOP/s, where it came from)."""
+    if configured_tflops:
+        return configured_tflops * 1e12, "trainer.peak_tflops"
+    if torch.cuda.is_available():
+        name = torch.cuda.get_device_name()
+        peak = gpu_peak_flops(name)
+        return peak, (f"{name} data sheet" if peak else f"{name} is not in tune's table: set trainer.peak_tflops")
+    return None, "cpu"  # measured lazily (cpu_peak_flops), so a run does not pay for it at start

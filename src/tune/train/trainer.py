@@ -1,0 +1,74 @@
+"""transformers.Trainer with tune's loss (logits only at labelled positions, token mean over the step), the
+length-grouped global-batch order, and tokens/s, padding fraction and MFU on every log row."""
+from __future__ import annotations
+
+from transformers import Trainer
+
+from ..data.batching import GlobalBatchLengthSampler, example_lengths
+from .loss import labelled_token_loss
+from .throughput import ThroughputMeter, batch_counts, cpu_peak_flops, model_shape, peak_flops
+
+
+class TuneTrainer(Trainer):
+    # tune's loss divides by the step's labelled-token count itself: training_step must not divide again
+    loss_is_scaled_for_ga = True
+
+    def __init__(self, *args, loss_chunk_tokens: int = 0, group_by_length: bool = True,
+                 peak_tflops: float | None = None, compute_dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_chunk_tokens = loss_chunk_tokens
+        self.group_by_length = group_by_length
+        self.compute_dtype = compute_dtype
+        peak, self.peak_source = peak_flops(peak_tflops, compute_dtype)
+        config = getattr(self.accelerator.unwrap_model(self.model), "config", None)
+        self.meter = ThroughputMeter(model_shape(config) if config is not None else None, peak)
+
+    # -- data order ------------------------------------------------------------------------------------
+    def global_batch(self) -> int:
+        a = self.args
+        return a.per_device_train_batch_size * a.gradient_accumulation_steps * max(a.world_size, 1)
+
+    def _get_train_sampler(self, train_dataset=None):
+        ds = train_dataset if train_dataset is not None else self.train_dataset
+        if not self.group_by_length or not hasattr(ds, "with_format") or not hasattr(ds, "__len__"):
+            return super()._get_train_sampler(train_dataset)
+        return GlobalBatchLengthSampler(example_lengths(ds), self.global_batch(), self.args.data_seed or self.args.seed)
+
+    # -- loss ------------------------------------------------------------------------------------------
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = dict(inputs)
+        labels = inputs.pop("labels")
+        if model.training:
+            self.meter.add(batch_counts(inputs, labels))
+        inputs.pop("num_real_tokens", None)
+        loss, outputs = labelled_token_loss(model, inputs, labels, num_items_in_batch, self.loss_chunk_tokens)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            # num_items_in_batch counts every rank's tokens and DDP/DeepSpeed average the ranks' gradients
+            loss = loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
+
+    # -- logging ---------------------------------------------------------------------------------------
+    def _ensure_peak(self) -> None:
+        if self.meter.peak_flops is None and self.peak_source == "cpu":
+            import torch
+            self.meter.peak_flops = cpu_peak_flops(self.compute_dtype or torch.float32)
+            self.peak_source = "measured CPU matmul peak (cached)"
+
+    def log(self, logs: dict, *args, **kwargs) -> None:
+        if "loss" in logs and "eval_loss" not in logs:  # a training row (every rank logs at the same steps)
+            self._ensure_peak()
+            logs = {**logs, **self._throughput(self.meter.fields(reduce=self._sum_over_ranks))}
+        super().log(logs, *args, **kwargs)
+
+    def _throughput(self, fields: dict) -> dict:
+        if "mfu" in fields:  # counts are summed over ranks; the peak is one device's
+            fields["mfu"] = round(fields["mfu"] / max(self.accelerator.num_processes, 1), 5)
+        return fields
+
+    def _sum_over_ranks(self, counts):
+        if self.accelerator.num_processes <= 1:
+            return counts
+        return self.accelerator.reduce(counts.to(self.accelerator.device), reduction="sum").cpu()
+
+    def throughput_summary(self) -> dict:
+        return self._throughput(self.meter.summary())
