@@ -58,6 +58,19 @@ def tiny_model(tiny_dir):
     from transformers import AutoModelForCausalLM
     return AutoModelForCausalLM.from_pretrained(tiny_dir)
 
+@pytest.fixture(scope="session", autouse=True)
+def datasets_cache(tmp_path_factory):
+    """Tokenised-data cache entries of this test session go to a temporary folder, not the user's cache."""
+    folder = str(tmp_path_factory.mktemp("datasets_cache"))
+    old = os.environ.get("TUNE_DATASETS_CACHE")
+    os.environ["TUNE_DATASETS_CACHE"] = folder
+    yield folder
+    if old is None:
+        os.environ.pop("TUNE_DATASETS_CACHE", None)
+    else:
+        os.environ["TUNE_DATASETS_CACHE"] = old
+
+
 # No hub here: fail fast instead of retrying the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -57,6 +57,7 @@ class DataConfig:
     train_on_prompt: bool = False
     mask_history: bool = False
     packing: bool = False
+    cache: bool = True                        # reuse the tokenised examples of an identical earlier run
     group_by_length: bool = True              # each optimiser step's examples of similar length (less padding)
     val_size: float = 0.0                     # fraction (<1) or count (>=1) held out for eval
     num_proc: int = 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 
 def process_group():
@@ -23,6 +24,20 @@ def rank_zero_value(value):
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+@contextmanager
+def main_process_first():
+    """The main process runs the block first (e.g. writes a cache), the others after it (and read it)."""
+    dist = process_group()
+    main = is_main_process()
+    if dist is not None and not main:
+        dist.barrier()
+    try:
+        yield
+    finally:
+        if dist is not None and main:
+            dist.barrier()
 
 
 def leave_process_group() -> None:

@@ -84,3 +84,27 @@ def test_streaming_preview_matches_in_memory(tmp_path):
     rb = run(*common, f"preview.out={b}", "data.streaming=true")
     assert ra.returncode == 0 and rb.returncode == 0, rb.stderr
     assert a.read_text() == b.read_text()
+
+
+def test_packed_preview_shows_the_rows_training_gets(tmp_path):
+    """data.packing=true: preview prints the packed rows of the same prepare() the trainer iterates."""
+    from transformers import AutoTokenizer
+    from tune import compose
+    from tune.data.prepare import prepare
+    from tune.data.templates import get_template
+    from tune.models.tiny import tiny_model_dir
+
+    data = shared("sharegpt/dummy_conversation.json")
+    args = [f"data.path={data}", "data.format=sharegpt", "template=vicuna_v1.1", "data.max_length=256", "data.packing=true"]
+    out = tmp_path / "p.jsonl"
+    r = run("preview", *args, f"preview.out={out}")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir())
+    train = prepare(compose(None, args).data, tok, get_template("vicuna_v1.1", tok)).train
+    assert len(rows) == len(train) < sum(len(r["examples"]) for r in rows)
+    for row, trained in zip(rows, train):
+        assert set(row) == {"examples", "input_ids", "labels", "position_ids"}
+        assert [row["input_ids"], row["labels"], row["position_ids"]] == [trained["input_ids"], trained["labels"], trained["position_ids"]]
+        assert all(e.startswith(str(data)) and e.rsplit(":", 1)[1].isdigit() for e in row["examples"])
+        assert row["position_ids"].count(0) == len(row["examples"])

@@ -12,8 +12,10 @@ import bisect
 from .labels import IGNORE_INDEX
 
 
-def pack_examples(input_ids: list[list[int]], labels: list[list[int]], max_length: int) -> dict:
-    """Best-fit-decreasing bin packing; returns columns input_ids, labels, position_ids (lists of rows)."""
+def pack_examples(input_ids: list[list[int]], labels: list[list[int]], max_length: int,
+                  example_ids: list[int] | None = None) -> dict:
+    """Best-fit-decreasing bin packing; returns columns input_ids, labels, position_ids (lists of rows), and
+    ``examples`` (each row's members as example_ids, default their indices) in row order."""
     order = sorted(range(len(input_ids)), key=lambda i: -len(input_ids[i]))
     bins: list[list[int]] = []          # example indices per row
     free: list[tuple[int, int]] = []    # sorted (free space, bin index)
@@ -27,7 +29,7 @@ def pack_examples(input_ids: list[list[int]], labels: list[list[int]], max_lengt
             space, b = max_length, len(bins) - 1
         bins[b].append(i)
         bisect.insort(free, (space - n, b))
-    out = {"input_ids": [], "labels": [], "position_ids": []}
+    out = {"input_ids": [], "labels": [], "position_ids": [], "examples": []}
     for members in bins:
         ids, labs, pos = [], [], []
         for i in sorted(members):  # input order inside a row
@@ -38,4 +40,5 @@ def pack_examples(input_ids: list[list[int]], labels: list[list[int]], max_lengt
         out["input_ids"].append(ids)
         out["labels"].append(labs)
         out["position_ids"].append(pos)
+        out["examples"].append([example_ids[i] if example_ids is not None else i for i in sorted(members)])
     return out

@@ -11,9 +11,9 @@ import torch
 
 from ..data.collate import PaddingCollator
 from ..data.conversation import Conversation
-from ..data.dataset import build_dataset
 from ..data.labels import IGNORE_INDEX
-from ..train.loss import causal_lm_loss, perplexity
+from ..data.prepare import prepare
+from ..train.loss import labelled_token_loss, perplexity
 from .generation import generate_replies
 from .load import load_trained
 from .metrics import generation_scores
@@ -26,10 +26,12 @@ def labelled_loss(model, tokenizer, ds, batch_size: int) -> tuple[float, int]:
     device = next(model.parameters()).device
     for i in range(0, len(ds), batch_size):
         batch = collate([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in ds.select(range(i, min(i + batch_size, len(ds))))])
-        with torch.no_grad():
-            out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device))
         labels = batch["labels"].to(device)
-        total += causal_lm_loss(out, labels, num_items_in_batch=1).item()  # divided by 1: the token-loss sum
+        with torch.no_grad():
+            loss, _ = labelled_token_loss(model, {"input_ids": batch["input_ids"].to(device),
+                                                  "attention_mask": batch["attention_mask"].to(device)},
+                                          labels, num_items_in_batch=1)  # divided by 1: the token-loss sum
+        total += loss.item()
         count += int(labels[:, 1:].ne(IGNORE_INDEX).sum())
     return total / max(count, 1), count
 
@@ -46,10 +48,9 @@ def split_prompt(messages: list[dict]) -> tuple[Conversation, str]:
 def run_eval(cfg) -> dict:
     e = cfg.eval
     trained = load_trained(e.checkpoint)
-    ds, summary = build_dataset(cfg.data, trained.tokenizer, trained.renderer,
-                                log=lambda m: print(m, file=sys.stderr))
-    for line in summary.lines():
-        print(line, file=sys.stderr)
+    # held-out examples are scored whole (never packed), as training's own evaluation does
+    data = prepare(cfg.data, trained.tokenizer, trained.renderer, log=lambda m: print(m, file=sys.stderr))
+    ds, summary = data.examples, data.summary
     loss, n_tokens = labelled_loss(trained.model, trained.tokenizer, ds, e.batch_size)
     limit = e.limit if e.limit is not None else len(ds)
     rows = ds.select(range(min(limit, len(ds))))

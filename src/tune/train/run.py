@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..artifacts import FINAL_DIR, TUNE_META, run_meta
-from ..data.collate import PackedCollator, PaddingCollator
-from ..data.dataset import build_dataset
-from ..data.packing import pack_examples
+from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
 from ..errors import ConfigError
 from ..methods import count_parameters, get_method
@@ -29,7 +27,6 @@ from .precision import compute_dtype, resolve_precision
 
 
 METRICS_FILE = "metrics.jsonl"
-TEXT_COLUMNS = ["messages", "tools", "source", "line", "text"]  # what data prep keeps for preview, not for training
 
 
 @dataclass
@@ -56,38 +53,6 @@ def _latest_run_with_checkpoint(cfg) -> str | None:
     runs = sorted(glob.glob(os.path.join("outputs", f"{cfg.run_name}-*")))
     runs = [r for r in runs if complete_checkpoints(r)]
     return runs[-1] if runs else None
-
-
-def _split(ds, val_size: float, seed: int):
-    if not val_size:
-        return ds, None
-    n = int(val_size) if val_size >= 1 else max(1, round(val_size * len(ds)))
-    if n * 2 > len(ds):  # a recipe's val_size on a small sample (a smoke run): keep most data for training
-        smaller = max(1, len(ds) // 10)
-        log(f"tune: data.val_size={val_size} is more than half of the {len(ds)} examples; holding out {smaller}")
-        n = smaller
-    if n >= len(ds):
-        raise ConfigError(f"data.val_size: {val_size} leaves no training examples ({len(ds)} in all)")
-    parts = ds.train_test_split(test_size=n, seed=seed, shuffle=True)
-    return parts["train"], parts["test"]
-
-
-def _streaming_train_data(cfg, tokenizer, renderer):
-    from ..data.dataset import build_streaming_dataset
-
-    if cfg.trainer.max_steps <= 0:
-        raise ConfigError("data.streaming=true: the length is unknown up front; set trainer.max_steps")
-    for key in ("packing", "val_size"):
-        if getattr(cfg.data, key):
-            raise ConfigError(f"data.streaming=true does not support data.{key} yet; set data.streaming=false")
-    ds, summary = build_streaming_dataset(cfg.data, tokenizer, renderer, log=log)
-    return ds.remove_columns(TEXT_COLUMNS), summary
-
-
-def _packed(ds, max_length: int):
-    cols = pack_examples(ds["input_ids"], ds["labels"], max_length)
-    import datasets
-    return datasets.Dataset.from_dict(cols)
 
 
 def _step_of(checkpoint: str | None) -> int:
@@ -268,28 +233,13 @@ def setup(cfg) -> Setup:
 
 
 def prepare_data(cfg, model_path: str) -> TrainData:
-    """Tokenizer (with the template's missing control tokens), then records -> tokens+labels -> split, packing
-    and the collator."""
+    """Tokenizer (with the template's missing control tokens), then data/prepare.py: records -> tokens+labels
+    -> split, packing and the collator."""
     tokenizer = load_tokenizer(cfg.model, model_path)
     renderer = get_template(cfg.template.name, tokenizer)
     added = add_template_tokens(cfg, tokenizer, renderer)
-    if cfg.data.streaming:
-        train_ds, summary = _streaming_train_data(cfg, tokenizer, renderer)
-        eval_ds = None
-    else:
-        ds, summary = build_dataset(cfg.data, tokenizer, renderer, log=log)
-        for line in summary.lines():
-            log(line)
-        if len(ds) == 0:
-            raise ConfigError("data: no training examples left (see the summary above)")
-        train_ds, eval_ds = _split(ds.remove_columns(TEXT_COLUMNS), cfg.data.val_size, cfg.trainer.seed)
-    if cfg.data.packing:
-        train_ds = _packed(train_ds, cfg.data.max_length)
-        log(f"tune data: packed into {len(train_ds)} rows of at most {cfg.data.max_length} tokens")
-        collator = PackedCollator(tokenizer.pad_token_id)
-    else:
-        collator = PaddingCollator(tokenizer.pad_token_id)
-    return TrainData(tokenizer, renderer, added, train_ds, eval_ds, collator, summary)
+    data = prepare(cfg.data, tokenizer, renderer, seed=cfg.trainer.seed, max_steps=cfg.trainer.max_steps, log=log)
+    return TrainData(tokenizer, renderer, added, data.train, data.eval, data.collator, data.summary)
 
 
 def train_model(cfg, s: Setup, data: TrainData, model):

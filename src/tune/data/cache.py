@@ -1,0 +1,121 @@
+"""A cache of tokenised datasets: a second run on the same data, format, template, tokenizer and max_length
+reads Arrow files instead of tokenising again, and prints the same data summary the first run printed.
+
+The key hashes everything that decides the tokens: each source file's bytes (not its mtime: a copied or
+touched file is the same data), the data config fields that shape examples, the tokenizer's full serialised
+state (vocabulary, merges, normaliser and added tokens), the template's definition, and tune's own data code
+(a new tune version that tokenises differently never reads an old entry). Written under a temporary name and
+renamed, so a killed run leaves no half entry; with several ranks the main process writes and the others
+read after it (distributed.main_process_first). datasets' own map cache is not used: its fingerprint
+dill-hashes the tokenizer (seconds for a 150k vocabulary) and cannot see the source files' bytes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+from .reading import expand_paths
+from .summary import DataSummary
+
+# Data config fields that do not change the tokenised examples (they act after, in prepare()).
+NOT_IN_KEY = ("num_proc", "packing", "val_size", "group_by_length", "streaming", "cache", "license", "source", "name")
+FORMAT_VERSION = 1
+
+
+def default_cache_root() -> str:
+    """$TUNE_DATASETS_CACHE, else datasets/ under $TUNE_CACHE (default ~/.cache/tune)."""
+    if os.environ.get("TUNE_DATASETS_CACHE"):
+        return os.environ["TUNE_DATASETS_CACHE"]
+    root = os.environ.get("TUNE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "tune"))
+    return os.path.join(root, "datasets")
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _code_digest() -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def tokenizer_digest(tokenizer) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    state = backend.to_str() if backend is not None else json.dumps(sorted(tokenizer.get_vocab().items()))
+    extra = json.dumps([type(tokenizer).__name__, str(tokenizer.special_tokens_map),
+                        [str(t) for t in tokenizer.added_tokens_decoder.values()]], sort_keys=True)
+    return hashlib.blake2b((state + extra).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def renderer_digest(renderer, tokenizer) -> str:
+    definition = repr(getattr(renderer, "template", None)) + repr(getattr(renderer, "control_tokens", ()))
+    if type(renderer).__name__ == "TokenizerTemplate":  # the tokenizer's own Jinja template decides the text
+        definition += str(getattr(tokenizer, "chat_template", ""))
+    return hashlib.blake2b(f"{type(renderer).__name__}|{definition}".encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _config_fields(cfg) -> dict:
+    try:
+        from omegaconf import OmegaConf
+        fields = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(vars(cfg))
+    except (ImportError, TypeError):
+        fields = dict(vars(cfg))
+    return {k: v for k, v in fields.items() if k not in NOT_IN_KEY}
+
+
+def cache_key(cfg, sources, tokenizer, renderer) -> str:
+    parts = {
+        "version": FORMAT_VERSION,
+        "code": _code_digest(),
+        "data": _config_fields(cfg),
+        "files": [[s.path, s.format, s.weight, s.encoding, [[f, _file_digest(f)] for f in expand_paths(s.path)]]
+                  for s in sources],
+        "tokenizer": tokenizer_digest(tokenizer),
+        "template": renderer_digest(renderer, tokenizer),
+    }
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.blake2b(blob.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def summary_from_dict(d: dict) -> DataSummary:
+    s = DataSummary(**{k: v for k, v in d.items() if k != "skipped"})
+    s.skipped = Counter(d.get("skipped", {}))
+    return s
+
+
+def load(root: str, key: str):
+    """(dataset, summary) from the cache, or None."""
+    folder = os.path.join(root, key)
+    marker = os.path.join(folder, "tune_summary.json")
+    if not os.path.exists(marker):
+        return None
+    import datasets
+
+    with open(marker, encoding="utf-8") as f:
+        summary = summary_from_dict(json.load(f))
+    return datasets.load_from_disk(os.path.join(folder, "examples")), summary
+
+
+def save(root: str, key: str, ds, summary: DataSummary) -> str:
+    folder = os.path.join(root, key)
+    tmp = f"{folder}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    ds.save_to_disk(os.path.join(tmp, "examples"))
+    with open(os.path.join(tmp, "tune_summary.json"), "w", encoding="utf-8") as f:
+        json.dump({**summary.to_dict(), "first_not_one_call": summary.first_not_one_call}, f, ensure_ascii=False)
+    try:
+        os.rename(tmp, folder)
+    except OSError:  # another process wrote the same entry first: theirs is identical
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
