@@ -1,165 +1,265 @@
-"""Training throughput: tune vs TRL's SFTTrainer vs a plain HF Trainer padding to max length (the
-alpaca-lora way), all in one run, each in its own process (so peak memory is its own).
+"""Training throughput and memory on work that looks like users' work: tune's defaults against TRL's, each
+system in its own process (so peak memory is its own), all in one run.
 
-Same model (a ~20M-parameter Llama built like the tiny default), same LoRA settings, same data (the
-Alpaca sample), max length, effective batch and number of steps. tune runs as a user would run it for
-speed: data.packing=true. TRL runs twice: with SFTConfig defaults for prompt/completion data, as a user
-would (which on TRL 1.16 means gradient checkpointing on and bf16 autocast, even on CPU), and matched to
-tune (checkpointing off, fp32). Prints trained (non-padding) tokens/s, peak RSS and final loss for each,
-then `ratio_vs_trl_matched=X.XX` and, last, `ratio_vs_trl=X.XX` (tune / TRL-defaults tokens/s).
+Cases (same model, data, LoRA, max length, effective batch and steps for every system):
+  a  ShareGPT-like multi-turn conversations, 1-5 rounds, short questions and long answers with log-normal
+     lengths, max_length 2048, a ~20M-parameter Llama with a 4k byte-level BPE vocabulary;
+  b  the same conversations with Qwen2's real 151k vocabulary (../shared/tokenizers/qwen2) on a small Llama,
+     where the logits dominate time and memory;
+  c  the Alpaca sample, max_length 256 (tune with data.packing=true, as before).
+Systems: tune (`tune train` defaults), TRL SFTTrainer defaults (TRL 1.16: gradient checkpointing and bf16
+autocast on, even on CPU), TRL matched (checkpointing off, fp32, as tune's defaults). TRL trains the same
+assistant turns (assistant_only_loss with a chatml template carrying generation marks; prompt/completion
+for Alpaca).
 
-    python benchmarks/train_throughput.py [--steps 20] [--data FILE]
+Prints per system: trained (non-padding) tokens/s, padding fraction, peak RSS (CPU) or
+torch.cuda.max_memory_allocated (GPU), MFU (model FLOPs per trained token as tune counts them, the same for
+every system, against this machine's measured matmul peak), final loss; then the ratios, last
+`ratio_vs_trl[CASE]=X.XX` (tune / TRL-defaults tokens/s) and `memory_vs_trl[CASE]=X.XX`.
+
+    python benchmarks/train_throughput.py [--case a b c] [--steps 12]
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
+import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_DATA = os.path.join(HERE, "..", "..", "shared", "data", "alpaca", "alpaca_en_demo.json")
+SHARED = os.path.join(HERE, "..", "..", "shared")
+ALPACA = os.path.join(SHARED, "data", "alpaca", "alpaca_en_demo.json")
 SIZE = dict(hidden_size=512, num_layers=6, num_heads=8, num_kv_heads=8, intermediate_size=1376)
+SMALL = dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4, intermediate_size=688)
 LORA = dict(r=16, alpha=32, dropout=0.05, targets=["q_proj", "k_proj", "v_proj", "o_proj"])
+CASES = {
+    "a": dict(data="sharegpt", model="tiny20m", max_length=2048, batch=8, tune=[]),
+    "b": dict(data="sharegpt", model="qwen2_small", max_length=2048, batch=8, tune=[]),
+    "c": dict(data="alpaca", model="tiny20m", max_length=256, batch=8, tune=["data.packing=true"]),
+}
+CHATML_GENERATION = (  # chatml with generation marks, so TRL's assistant_only_loss labels what tune labels
+    "{% for m in messages %}{% if m['role'] == 'assistant' %}<|im_start|>assistant\n{% generation %}"
+    "{{ m['content'] }}<|im_end|>\n{% endgeneration %}{% else %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
+    "<|im_end|>\n{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
-def model_dir() -> str:
+# -- data and models (built once by the parent) --------------------------------------------------------------
+def sharegpt_like(path: str, n: int = 600, seed: int = 0) -> None:
+    """Conversations of 1-5 rounds: questions ~ lognormal(median 20 words), answers ~ lognormal(median 120)."""
+    from tune.models.tiny import corpus_texts
+
+    words = " ".join(corpus_texts()).split()
+    rng = random.Random(seed)
+
+    def text(median, sigma):
+        k = max(2, int(rng.lognormvariate(__import__("math").log(median), sigma)))
+        start = rng.randrange(0, len(words) - k - 1)
+        return " ".join(words[start:start + k])
+
+    rows = []
+    for i in range(n):
+        turns = []
+        for _ in range(rng.randint(1, 5)):
+            turns += [{"from": "human", "value": text(20, 0.8)}, {"from": "gpt", "value": text(120, 0.9)}]
+        rows.append({"id": str(i), "conversations": turns})
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(rows, f, ensure_ascii=False)
+
+
+def qwen2_small(folder: str) -> str | None:
+    """A small random Llama carrying Qwen2's real tokenizer, or None without ../shared/tokenizers."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    src = os.path.join(SHARED, "tokenizers", "qwen2")
+    if not os.path.isdir(src):
+        return None
+    os.makedirs(folder, exist_ok=True)
+    with gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f, open(os.path.join(folder, "tokenizer.json"), "wb") as g:
+        shutil.copyfileobj(f, g)
+    shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
+    tok = AutoTokenizer.from_pretrained(folder)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), tie_word_embeddings=True, **SMALL,
+                                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id))
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def tiny20m() -> str:
     from tune.models.tiny import tiny_model_dir
     return tiny_model_dir(**SIZE, vocab_size=4096, seed=0)
+
+
+# -- the systems (each in its own process) -------------------------------------------------------------------
+def _result(tokens, positions, seconds, loss):
+    return {"tokens": tokens, "positions": positions, "seconds": seconds, "loss": loss}
 
 
 def run_tune(a) -> dict:
     from tune import compose, train
 
-    size = [f"model.tiny.{k}={v}" for k, v in SIZE.items()]
-    cfg = compose(None, size + [
-        f"data.path={a.data}", "data.format=alpaca", f"data.max_length={a.max_length}", "data.packing=true",
+    fmt = "sharegpt" if a.data_kind == "sharegpt" else "alpaca"
+    cfg = compose(None, [
+        f"model.name_or_path={a.model}", f"data.path={a.data}", f"data.format={fmt}", f"data.max_length={a.max_length}",
         "template=chatml", "method=lora", f"method.r={LORA['r']}", f"method.alpha={LORA['alpha']}",
         f"method.dropout={LORA['dropout']}", f"method.target_modules=[{','.join(LORA['targets'])}]",
-        f"trainer.max_steps={a.steps}", f"trainer.per_device_train_batch_size={a.batch}",
+        f"trainer.max_steps={a.steps}", f"trainer.per_device_train_batch_size={a.batch}", "data.cache=false",
         "trainer.learning_rate=2e-4", "trainer.logging_steps=1", "trainer.save_steps=100000",
-        "trainer.report_to=[]", f"trainer.output_dir={tempfile.mkdtemp()}"])
+        "trainer.report_to=[]", f"trainer.output_dir={tempfile.mkdtemp()}", *a.tune_extra])
     r = train(cfg)
     rows = [json.loads(line) for line in open(os.path.join(r.output_dir, "metrics.jsonl"))]
     last = [x for x in rows if "loss" in x][-1]
     tokens = max(x.get("num_input_tokens_seen", 0) for x in rows)
-    return {"tokens": tokens, "seconds": r.metrics["train_runtime"], "loss": last["loss"]}
-
-
-def _hf_args(a, out):
-    return dict(output_dir=out, max_steps=a.steps, per_device_train_batch_size=a.batch, learning_rate=2e-4,
-                logging_steps=1, save_strategy="no", report_to=[], use_cpu=True,
-                include_num_input_tokens_seen="non_padding", lr_scheduler_type="cosine", seed=42)
-
-
-def _lora(model):
-    from peft import LoraConfig, get_peft_model
-    return get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=LORA["r"], lora_alpha=LORA["alpha"],
-                                            lora_dropout=LORA["dropout"], target_modules=LORA["targets"]))
+    padding = r.metrics.get("padding_fraction", 0.0)
+    return _result(tokens, tokens / (1 - padding), r.metrics["train_runtime"], last["loss"])
 
 
 def _records(a):
-    return json.load(open(a.data, encoding="utf-8"))
+    if a.data_kind == "sharegpt":
+        role = {"human": "user", "gpt": "assistant"}
+        return [{"messages": [{"role": role[t["from"]], "content": t["value"]} for t in r["conversations"]]}
+                for r in json.load(open(a.data, encoding="utf-8"))]
+    out = []
+    for r in json.load(open(a.data, encoding="utf-8")):
+        user = r["instruction"] + ("\n\n" + r["input"] if r["input"] else "")
+        out.append({"prompt": [{"role": "user", "content": user}], "completion": [{"role": "assistant", "content": r["output"]}]})
+    return out
 
 
-def _user(r):
-    return r["instruction"] + ("\n\n" + r["input"] if r["input"] else "")
+class CountingCollator:
+    """Wraps a collator: counts positions and real tokens (attention mask) of every batch it makes."""
+
+    def __init__(self, inner):
+        self.inner, self.positions, self.real = inner, 0, 0
+
+    def __call__(self, features):
+        batch = self.inner(features)
+        ids = batch["input_ids"]
+        self.positions += ids.numel()
+        mask = batch.get("attention_mask")
+        self.real += int(mask.sum()) if mask is not None else ids.numel()
+        return batch
 
 
-def _result(trainer, out):
+def run_trl(a, **overrides) -> dict:
+    import datasets
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    tok = AutoTokenizer.from_pretrained(a.model)
+    tok.chat_template = CHATML_GENERATION
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    ds = datasets.Dataset.from_list(_records(a))
+    extra = {"assistant_only_loss": True} if a.data_kind == "sharegpt" else {}
+    args = SFTConfig(output_dir=tempfile.mkdtemp(), max_length=a.max_length, max_steps=a.steps,
+                     per_device_train_batch_size=a.batch, learning_rate=2e-4, logging_steps=1, save_strategy="no",
+                     report_to=[], use_cpu=True, include_num_input_tokens_seen="non_padding", seed=42,
+                     **extra, **overrides)
+    lora = LoraConfig(task_type="CAUSAL_LM", r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
+                      target_modules=LORA["targets"])
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(a.model), args=args, train_dataset=ds,
+                         processing_class=tok, peft_config=lora)
+    trainer.data_collator = counter = CountingCollator(trainer.data_collator)
+    trainer.train()
     hist = trainer.state.log_history
     loss = [h["loss"] for h in hist if "loss" in h][-1]
     runtime = [h["train_runtime"] for h in hist if "train_runtime" in h][-1]
-    return {"tokens": trainer.state.num_input_tokens_seen, "seconds": runtime, "loss": loss}
+    return _result(counter.real, counter.positions, runtime, loss)
 
 
 def run_trl_matched(a) -> dict:
     return run_trl(a, gradient_checkpointing=False, bf16=False)
 
 
-def run_trl(a, **overrides) -> dict:
-    import datasets
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
-
-    path = model_dir()
-    tok = AutoTokenizer.from_pretrained(path)
-    ds = datasets.Dataset.from_list([{"prompt": [{"role": "user", "content": _user(r)}],
-                                      "completion": [{"role": "assistant", "content": r["output"]}]} for r in _records(a)])
-    out = tempfile.mkdtemp()
-    args = SFTConfig(max_length=a.max_length, **_hf_args(a, out), **overrides)
-    trainer = SFTTrainer(model=_lora(AutoModelForCausalLM.from_pretrained(path)), args=args, train_dataset=ds,
-                         processing_class=tok)
-    trainer.train()
-    return _result(trainer, out)
+SYSTEMS = {"tune": run_tune, "trl": run_trl, "trl_matched": run_trl_matched}
 
 
-def run_hf_padded(a) -> dict:
-    import datasets
-    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments, default_data_collator
+def flops_per_token(model: str, max_length: int) -> float:
+    """tune's model-FLOPs count for a typical trained token (half the labelled positions, examples of ~max/4)."""
+    from transformers import AutoConfig
 
-    path = model_dir()
-    tok = AutoTokenizer.from_pretrained(path)
+    from tune.train.throughput import model_shape
 
-    def encode(r):  # alpaca-lora: prompt + answer as one text, padded to max length, prompt masked
-        prompt = f"<|im_start|>user\n{_user(r)}<|im_end|>\n<|im_start|>assistant\n"
-        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-        ids = tok(prompt + r["output"] + "<|im_end|>", add_special_tokens=False)["input_ids"][: a.max_length]
-        n = len(ids)
-        labels = [-100] * min(len(p_ids), n) + ids[len(p_ids):]
-        pad = a.max_length - n
-        return {"input_ids": ids + [tok.pad_token_id] * pad, "attention_mask": [1] * n + [0] * pad,
-                "labels": labels + [-100] * pad}
-
-    ds = datasets.Dataset.from_list([encode(r) for r in _records(a)])
-    out = tempfile.mkdtemp()
-    trainer = Trainer(model=_lora(AutoModelForCausalLM.from_pretrained(path)), args=TrainingArguments(**_hf_args(a, out)),
-                      train_dataset=ds, data_collator=default_data_collator, processing_class=tok)
-    trainer.train()
-    return _result(trainer, out)
+    shape = model_shape(AutoConfig.from_pretrained(model))
+    return shape.flops(1.0, 0.5, max_length / 4)
 
 
-SYSTEMS = {"tune": run_tune, "trl": run_trl, "trl_matched": run_trl_matched, "hf_padded": run_hf_padded}
+def peak_memory_mb() -> float:
+    import torch
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--max-length", type=int, default=256)
-    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--case", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--system", choices=SYSTEMS, help=argparse.SUPPRESS)  # child mode
+    for hidden in ("--model", "--data", "--data-kind", "--max-length", "--batch"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--tune-extra", nargs="*", default=[], help=argparse.SUPPRESS)
     a = parser.parse_args()
-    if not os.path.exists(a.data):
-        a.data = os.path.join(HERE, "..", "src", "tune", "assets", "demo", "alpaca_demo.json")
     if a.system:
+        a.max_length, a.batch = int(a.max_length), int(a.batch)
         res = SYSTEMS[a.system](a)
-        res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        res["peak_mb"] = peak_memory_mb()
         print("RESULT " + json.dumps(res))
         return
-    model_dir()  # build once, outside the timings
-    results = {}
-    for name in SYSTEMS:
-        cmd = [sys.executable, __file__, "--system", name, "--steps", str(a.steps), "--batch", str(a.batch),
-               "--max-length", str(a.max_length), "--data", a.data]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-        if proc.returncode or not line:
-            print(f"{name}: failed\n{proc.stderr[-3000:]}")
-            sys.exit(1)
-        results[name] = json.loads(line[-1][7:])
-    print(f"model ~20M params, LoRA r={LORA['r']}, max_length={a.max_length}, batch={a.batch}, steps={a.steps}, data={a.data}")
-    for name, r in results.items():
-        print(f"{name:12s} trained tokens/s {r['tokens'] / r['seconds']:8.0f}   tokens {r['tokens']:7d}   "
-              f"peak RSS {r['peak_rss_mb']:7.0f} MB   final loss {r['loss']:.4f}")
-    tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
-    print(f"ratio_vs_hf_padded={tps['tune'] / tps['hf_padded']:.2f}")
-    print(f"ratio_vs_trl_matched={tps['tune'] / tps['trl_matched']:.2f}")
-    print(f"ratio_vs_trl={tps['tune'] / tps['trl']:.2f}")
+    import torch
+
+    from tune.train.throughput import cpu_peak_flops, peak_flops
+
+    peak, _ = peak_flops(None, torch.float32)
+    peak = peak or cpu_peak_flops(torch.float32)
+    tmp = tempfile.mkdtemp()
+    sharegpt = os.path.join(tmp, "sharegpt_like.json")
+    sharegpt_like(sharegpt)
+    alpaca = ALPACA if os.path.exists(ALPACA) else os.path.join(HERE, "..", "src", "tune", "assets", "demo", "alpaca_demo.json")
+    models = {"tiny20m": tiny20m, "qwen2_small": lambda: qwen2_small(os.path.join(tmp, "qwen2_small"))}
+    summary = []
+    for case in a.case:
+        c = CASES[case]
+        model = models[c["model"]]()
+        if model is None:
+            print(f"[{case}] skipped: {SHARED}/tokenizers/qwen2 not present")
+            continue
+        data = sharegpt if c["data"] == "sharegpt" else alpaca
+        results = {}
+        for name in SYSTEMS:
+            cmd = [sys.executable, __file__, "--system", name, "--steps", str(a.steps), "--model", model,
+                   "--data", data, "--data-kind", c["data"], "--max-length", str(c["max_length"]),
+                   "--batch", str(c["batch"]), "--tune-extra", *c["tune"]]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode or not line:
+                print(f"[{case}] {name}: failed\n{proc.stderr[-3000:]}")
+                sys.exit(1)
+            results[name] = json.loads(line[-1][7:])
+        fpt = flops_per_token(model, c["max_length"])
+        print(f"[{case}] model={c['model']} data={c['data']} LoRA r={LORA['r']} max_length={c['max_length']} "
+              f"batch={c['batch']} steps={a.steps} peak={peak / 1e12:.2f} TFLOP/s")
+        for name, r in results.items():
+            tps = r["tokens"] / r["seconds"]
+            print(f"[{case}] {name:12s} trained tokens/s {tps:8.0f}   padding {1 - r['tokens'] / max(r['positions'], 1):6.1%}   "
+                  f"peak memory {r['peak_mb']:7.0f} MB   MFU {tps * fpt / peak:6.2%}   final loss {r['loss']:.4f}")
+        tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
+        summary += [f"ratio_vs_trl_matched[{case}]={tps['tune'] / tps['trl_matched']:.2f}",
+                    f"ratio_vs_trl[{case}]={tps['tune'] / tps['trl']:.2f}",
+                    f"memory_vs_trl[{case}]={results['tune']['peak_mb'] / results['trl']['peak_mb']:.2f}"]
+        sys.stdout.flush()
+    print("\n".join(summary))
 
 
 if __name__ == "__main__":
