@@ -17,7 +17,7 @@ torch.cuda.max_memory_allocated (GPU), MFU (model FLOPs per trained token as tun
 every system, against this machine's measured matmul peak), final loss; then the ratios, last
 `ratio_vs_trl[CASE]=X.XX` (tune / TRL-defaults tokens/s) and `memory_vs_trl[CASE]=X.XX`.
 
-    python benchmarks/train_throughput.py [--case a b c] [--steps 12]
+    python benchmarks/train_throughput.py [--case a b c] [--steps 12] [--max-length N] [--batch N]
 """
 from __future__ import annotations
 
@@ -207,7 +207,9 @@ def main() -> None:
     parser.add_argument("--case", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--system", choices=SYSTEMS, help=argparse.SUPPRESS)  # child mode
-    for hidden in ("--model", "--data", "--data-kind", "--max-length", "--batch"):
+    parser.add_argument("--max-length", help="override every case's max_length (a small machine)")
+    parser.add_argument("--batch", help="override every case's batch size")
+    for hidden in ("--model", "--data", "--data-kind"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--tune-extra", nargs="*", default=[], help=argparse.SUPPRESS)
     a = parser.parse_args()
@@ -230,7 +232,9 @@ def main() -> None:
     models = {"tiny20m": tiny20m, "qwen2_small": lambda: qwen2_small(os.path.join(tmp, "qwen2_small"))}
     summary = []
     for case in a.case:
-        c = CASES[case]
+        c = dict(CASES[case])
+        c["max_length"] = int(a.max_length or c["max_length"])
+        c["batch"] = int(a.batch or c["batch"])
         model = models[c["model"]]()
         if model is None:
             print(f"[{case}] skipped: {SHARED}/tokenizers/qwen2 not present")

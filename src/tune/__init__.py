@@ -21,18 +21,19 @@ def train(cfg):
     return run_training(cfg)
 
 
-def chat(checkpoint: str, messages: list[dict], max_new_tokens: int = 128, temperature: float = 0.0) -> str:
+def chat(checkpoint: str, messages: list[dict], max_new_tokens: int = 128, temperature: float = 0.0,
+         trust_remote_code: bool = False) -> str:
     """One reply to ``messages`` ([{role, content}, ...]) from a trained model, with its training template."""
     from .data.conversation import Conversation
     from .infer.generation import generate_replies
     from .infer.load import load_trained
 
-    trained = load_trained(checkpoint)
+    trained = load_trained(checkpoint, trust_remote_code=trust_remote_code)
     conv = Conversation.from_dicts(messages)
     return generate_replies(trained.model, trained.tokenizer, trained.renderer, [conv], max_new_tokens, temperature)[0]
 
 
-def export(checkpoint: str, out: str) -> str:
+def export(checkpoint: str, out: str, trust_remote_code: bool = False) -> str:
     """Merge and save a standalone model (same as `tune export`)."""
     from .infer.export import export_model
-    return export_model(checkpoint, out)
+    return export_model(checkpoint, out, trust_remote_code)

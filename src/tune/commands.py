@@ -22,10 +22,11 @@ def cmd_export(overrides: list[str]) -> int:
     from .errors import ConfigError
     from .infer.export import export_model
 
-    cfg = compose_cli(overrides, "export").export
+    full = compose_cli(overrides, "export")
+    cfg = full.export
     if not cfg.out:
         raise ConfigError("out: not set (tune export checkpoint=DIR out=DIR)")
-    print(f"tune: exported {export_model(cfg.checkpoint, cfg.out)}")
+    print(f"tune: exported {export_model(cfg.checkpoint, cfg.out, full.model.trust_remote_code)}")
     return 0
 
 
@@ -33,16 +34,19 @@ def cmd_chat(overrides: list[str]) -> int:
     from .infer.chat import chat_loop
     from .infer.load import load_trained
 
-    cfg = compose_cli(overrides, "chat").chat
-    chat_loop(load_trained(cfg.checkpoint), cfg.max_new_tokens, cfg.temperature)
+    full = compose_cli(overrides, "chat")
+    cfg = full.chat
+    chat_loop(load_trained(cfg.checkpoint, trust_remote_code=full.model.trust_remote_code), cfg.max_new_tokens,
+              cfg.temperature)
     return 0
 
 
 def cmd_generate(overrides: list[str]) -> int:
     from .infer.batch import generate_file
 
-    cfg = compose_cli(overrides, "generate").generate
-    n = generate_file(cfg)
+    full = compose_cli(overrides, "generate")
+    cfg = full.generate
+    n = generate_file(cfg, trust_remote_code=full.model.trust_remote_code)
     print(f"tune: wrote {n} replies to {cfg.out}")
     return 0
 
@@ -56,10 +60,70 @@ def cmd_eval(overrides: list[str]) -> int:
     return 0
 
 
-def cmd_recipes(overrides: list[str]) -> int:
-    for name in group_options("recipe"):
-        print(name)
+def _yaml_comment(group: str, name: str) -> str:
+    """The first comment line of configs/GROUP/NAME.yaml (after Hydra's @package line)."""
+    import os
+
+    from .config import config_dir
+
+    with open(os.path.join(config_dir(), group, f"{name}.yaml"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") and "@package" not in line:
+                return line.lstrip("# ").strip()
+    return ""
+
+
+def _docline(module) -> str:
+    return (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+
+
+def list_items(kind: str) -> list[tuple[str, str]]:
+    """(name, one line) for templates, formats, methods, recipes or datasets."""
+    import os
+
+    from .errors import ConfigError
+
+    if kind == "templates":
+        from .data.conversation import Conversation
+        from .data.templates import TEMPLATES, get_template
+
+        example = Conversation.from_dicts([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])
+        rows = [(n, repr("".join(seg.text for seg in get_template(n).render(example)))) for n in TEMPLATES]
+        return rows + [("tokenizer", "the model tokenizer's own chat_template")]
+    if kind == "formats":
+        from .data.formats import FORMATS
+        return [(n, _docline(m)) for n, m in FORMATS.items()]
+    if kind == "methods":
+        from .methods import METHODS
+        return [(n, _docline(m)) for n, m in METHODS.items()]
+    if kind == "recipes":
+        return [(n, _yaml_comment("recipe", n)) for n in group_options("recipe")]
+    if kind == "datasets":
+        from .config import compose
+
+        rows = []
+        for n in group_options("data"):
+            d = compose(None, [f"data={n}"]).data
+            where = "bundled" if d.path and os.path.exists(d.path) else f"expects {d.path}"
+            rows.append((n, f"format {d.format.value}; {where}" + (f"; {_yaml_comment('data', n)}" if _yaml_comment("data", n) else "")))
+        return rows
+    raise ConfigError(f"tune list {kind}: unknown (valid: templates, formats, methods, recipes, datasets)")
+
+
+def cmd_list(overrides: list[str]) -> int:
+    from .errors import ConfigError
+
+    if len(overrides) != 1:
+        raise ConfigError("tune list: say what to list (templates, formats, methods, recipes, datasets)")
+    rows = list_items(overrides[0])
+    width = max(len(n) for n, _ in rows)
+    for name, line in rows:
+        print(f"{name.ljust(width)}  {line}")
     return 0
+
+
+def cmd_recipes(overrides: list[str]) -> int:
+    return cmd_list(["recipes"])
 
 
 COMMANDS = {
@@ -70,4 +134,5 @@ COMMANDS = {
     "generate": cmd_generate,
     "eval": cmd_eval,
     "recipes": cmd_recipes,
+    "list": cmd_list,
 }

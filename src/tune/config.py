@@ -29,47 +29,47 @@ PreviewFormat = choices("PreviewFormat", ["jsonl", "text"], __name__)
 
 @dataclass
 class TinyConfig:
-    hidden_size: int = 128
+    hidden_size: int = 128                    # the embedded tiny Llama's shape (built and cached on first use)
     num_layers: int = 2
     num_heads: int = 4
     num_kv_heads: int = 2
     intermediate_size: int = 344
-    vocab_size: int = 4096
-    seed: int = 0
+    vocab_size: int = 4096                    # its byte-level BPE vocabulary, trained on the bundled corpus
+    seed: int = 0                             # its random initialisation
 
 
 @dataclass
 class ModelConfig:
     name_or_path: Optional[str] = None        # None or "tiny": the embedded default
     tiny: TinyConfig = field(default_factory=TinyConfig)
-    trust_remote_code: bool = False
-    attn_implementation: Optional[str] = None  # e.g. sdpa, eager, flash_attention_2
+    trust_remote_code: bool = False           # run the model folder's own Python code (only when you ask, on the command line)
+    attn_implementation: Optional[str] = None  # sdpa | eager | flash_attention_2 (None: sdpa where the model has it)
 
 
 @dataclass
 class DataConfig:
-    name: Optional[str] = None
-    path: Optional[str] = None
-    format: DataFormat = DataFormat.auto
-    encoding: str = "utf-8"
-    on_error: OnError = OnError["raise"]
-    max_length: int = 1024
-    train_on_prompt: bool = False
-    mask_history: bool = False
-    packing: bool = False
+    name: Optional[str] = None               # a named dataset (configs/data/NAME.yaml)
+    path: Optional[str] = None               # a file, a folder or a glob of .json/.jsonl/.csv/.tsv (.gz too)
+    format: DataFormat = DataFormat.auto     # alpaca | sharegpt | openai | dolly | belle | firefly | qa ... (auto: detected)
+    encoding: str = "utf-8"                  # the files' text encoding (gb18030 for some Chinese dumps)
+    on_error: OnError = OnError["raise"]     # raise: stop at the first bad record; skip: count it by reason and go on
+    max_length: int = 1024                   # tokens per example; longer ones are cut (and counted)
+    train_on_prompt: bool = False            # label the prompt tokens too
+    mask_history: bool = False               # label only the last assistant turn
+    packing: bool = False                    # pack examples into rows of max_length (block-diagonal attention)
     cache: bool = True                        # reuse the tokenised examples of an identical earlier run
     group_by_length: bool = True              # each optimiser step's examples of similar length (less padding)
     val_size: float = 0.0                     # fraction (<1) or count (>=1) held out for eval
-    num_proc: int = 1
+    num_proc: int = 1                        # processes for tokenisation (used above 1,000 records)
     streaming: bool = False                   # read lazily (files larger than memory); needs trainer.max_steps
     system: Optional[str] = None              # replaces every conversation's system prompt
-    max_samples: Optional[int] = None
+    max_samples: Optional[int] = None        # keep the first N records
     mix: List[Any] = field(default_factory=list)  # [{path, format, weight, encoding}]
     instruction_mode: InstructionMode = InstructionMode.none  # fixed: data.instruction; per_sample: one of data.instructions
     instruction: str = ""                     # "{input}" marks where the user's text goes; else it follows
-    instructions: List[str] = field(default_factory=list)
-    license: str = ""
-    source: str = ""
+    instructions: List[str] = field(default_factory=list)  # per_sample instruction mode: choices
+    license: str = ""                        # the dataset's licence (named datasets)
+    source: str = ""                         # where the dataset comes from (named datasets)
 
 
 @dataclass
@@ -87,28 +87,31 @@ MethodConfig = make_dataclass("MethodConfig", [(n, MethodName if n == "name" els
 class TrainerConfig:
     output_dir: Optional[str] = None          # default: outputs/<run_name>-<timestamp>
     learning_rate: float = 2e-4
-    per_device_train_batch_size: int = 4
+    per_device_train_batch_size: int = 4      # examples per micro-batch per device
     per_device_eval_batch_size: int = 4
-    gradient_accumulation_steps: int = 1
+    gradient_accumulation_steps: int = 1      # micro-batches per optimiser step
     num_train_epochs: float = 3.0
-    max_steps: int = -1
-    warmup_ratio: float = 0.0
-    warmup_steps: int = 0
-    lr_scheduler_type: str = "cosine"
+    max_steps: int = -1                       # > 0: stop after this many optimiser steps (overrides epochs)
+    warmup_ratio: float = 0.0                 # fraction of the steps spent warming up the learning rate
+    warmup_steps: int = 0                     # warm-up steps (wins over warmup_ratio when > 0)
+    lr_scheduler_type: str = "cosine"         # cosine | linear | constant | constant_with_warmup ...
     weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = 1.0                # gradient clipping (0: off)
     optim: str = "adamw_torch"                # adamw_torch | adamw_8bit | paged_adamw_8bit | paged_adamw_32bit ...
-    logging_steps: int = 10
-    save_steps: int = 500
-    save_total_limit: Optional[int] = 3
-    eval_steps: Optional[int] = None
+    logging_steps: int = 10                   # a metrics.jsonl row every N steps
+    save_steps: int = 500                     # a checkpoint-N folder every N steps
+    save_total_limit: Optional[int] = 3       # checkpoints kept (oldest deleted)
+    eval_steps: Optional[int] = None          # with data.val_size: evaluate every N steps (default: each epoch)
     seed: int = 42
-    precision: Precision = Precision.auto
-    gradient_checkpointing: bool = False
+    precision: Precision = Precision.auto     # auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU
+    gradient_checkpointing: bool = False      # recompute activations in backward (less memory, ~30% slower)
+    use_liger_kernel: bool = False            # Liger's Triton kernels (GPU; tune's own chunked loss stays the loss)
+    torch_compile: bool = False               # torch.compile the model (TrainingArguments.torch_compile)
     peak_tflops: Optional[float] = None      # the accelerator's peak for MFU (default: GPU table / measured CPU)
     loss_chunk_tokens: int = 0                # labelled positions per chunk of fp32 logits (0: ~256 MiB of logits)
-    resume: str = "false"                     # auto | PATH | false
-    report_to: List[str] = field(default_factory=lambda: ["tensorboard"])
+    resume: str = "false"                     # auto | RUN_FOLDER | CHECKPOINT_FOLDER | false
+    trust_checkpoint_pickles: bool = False    # allow a DeepSpeed resume (its engine unpickles checkpoint files)
+    report_to: List[str] = field(default_factory=lambda: ["tensorboard"])  # tensorboard | wandb | [] ...
     dataloader_num_workers: int = 0
 
 
@@ -120,9 +123,9 @@ class DeepSpeedConfig:
 
 @dataclass
 class PreviewConfig:
-    limit: Optional[int] = None
-    out: Optional[str] = None
-    format: PreviewFormat = PreviewFormat.jsonl
+    limit: Optional[int] = None               # show the first N rows
+    out: Optional[str] = None                 # a file (default: stdout); never one of the inputs
+    format: PreviewFormat = PreviewFormat.jsonl  # jsonl (the stable contract) | text (labelled spans marked)
 
 
 @dataclass
@@ -133,9 +136,9 @@ class ExportConfig:
 
 @dataclass
 class ChatConfig:
-    checkpoint: Optional[str] = None
+    checkpoint: Optional[str] = None          # a training output folder, its model/ folder or a checkpoint-N
     max_new_tokens: int = 256
-    temperature: float = 0.0
+    temperature: float = 0.0                  # 0: greedy
 
 
 @dataclass
@@ -148,7 +151,7 @@ class GenerateConfig(ChatConfig):
 class EvalConfig(ChatConfig):
     out: Optional[str] = None                 # folder for predictions.jsonl + eval_metrics.json (default CHECKPOINT/eval)
     limit: Optional[int] = None               # generate for the first N examples only
-    batch_size: int = 8
+    batch_size: int = 8                       # examples per forward pass
 
 
 COMMAND_GROUPS = {"export": ExportConfig, "chat": ChatConfig, "generate": GenerateConfig, "eval": EvalConfig}
@@ -259,7 +262,30 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
     finally:
         GlobalHydra.instance().clear()
     OmegaConf.set_readonly(cfg, False)
+    check_remote_code_grant(cfg, overrides)
     return narrow_method(cfg, overrides, _recipe_method_keys(recipe or _choice(overrides, "recipe")))
+
+
+def _granted_by_user(overrides: list[str], key: str) -> bool:
+    for o in overrides:
+        name, _, value = o.partition("=")
+        if name.lstrip("+~") == key and value.strip().lower() in ("true", "1", "yes"):
+            return True
+    return False
+
+
+def check_remote_code_grant(cfg, overrides: list[str]) -> None:
+    """Remote code runs only when the user's own overrides ask for it: a recipe or model group that sets
+    model.trust_remote_code (ChatGLM) must not carry it to whatever folder model.name_or_path now points at.
+    The tiny default has no code of its own, so there the flag is simply dropped."""
+    if not cfg.model.trust_remote_code or _granted_by_user(overrides, "model.trust_remote_code"):
+        return
+    if cfg.model.name_or_path in (None, "", "tiny"):
+        cfg.model.trust_remote_code = False
+        return
+    raise ConfigError(f"model.trust_remote_code: {cfg.model.name_or_path} needs its own Python code to run (the recipe "
+                      "or model config asks for it, your command line does not); add model.trust_remote_code=true "
+                      "if you trust that model folder")
 
 
 def _choice(overrides: list[str], group: str) -> Optional[str]:

@@ -12,16 +12,22 @@ from __future__ import annotations
 import json
 import sys
 
+from .data.dataset import sources_of
 from .data.labels import IGNORE_INDEX
 from .data.prepare import prepare
+from .data.reading import expand_paths
 from .data.templates import get_template
 from .models.load import load_tokenizer
 from .models.vocab import add_control_tokens
+from .outputs import refuse_overwriting_inputs
 
 GREEN, RESET = "\033[32;1m", "\033[0m"
 
 
 def run_preview(cfg) -> int:
+    if cfg.preview.out:
+        inputs = [f for source in sources_of(cfg.data) for f in expand_paths(source.path)]
+        refuse_overwriting_inputs(cfg.preview.out, inputs, "preview.out")
     tokenizer = load_tokenizer(cfg.model)
     renderer = get_template(cfg.template.name, tokenizer)
     added = add_control_tokens(tokenizer, renderer.control_tokens, cfg.template.name, cfg.template.add_missing_tokens)

@@ -115,15 +115,44 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     assert not (killed / ".model.tmp").exists()
 
 
-def test_resume_auto_picks_newest_complete(tmp_path):
-    from tune.train.checkpoints import resolve_resume
-    for step, complete in [(2, True), (4, True), (6, False)]:
-        d = tmp_path / f"checkpoint-{step}"
+def _run_folder(folder, steps):
+    folder.mkdir(parents=True)
+    for step, complete in steps:
+        d = folder / f"checkpoint-{step}"
         d.mkdir()
         if complete:
             (d / "tune_complete.json").write_text("{}")
-    assert resolve_resume("auto", str(tmp_path)).endswith("checkpoint-4")
-    assert resolve_resume("false", str(tmp_path)) is None
+    return folder
+
+
+def test_resume_plans_are_decided_from_paths_alone(tmp_path):
+    """auto / a run folder / a checkpoint / false: which folder is written and which checkpoint resumed, with the
+    one line that says so; impossible requests refused with one line."""
+    from tune.errors import ConfigError
+    from tune.train.checkpoints import plan_resume
+
+    run = _run_folder(tmp_path / "outputs" / "demo-20260101-000000", [(2, True), (4, True), (6, False)])
+    _run_folder(tmp_path / "outputs" / "demo-20250101-000000", [(8, True)])  # older run
+    _run_folder(tmp_path / "outputs" / "demo-20270101-000000", [(2, False)])  # newer, nothing complete
+    outputs = str(tmp_path / "outputs")
+
+    p = plan_resume("auto", None, "demo", outputs)
+    assert p.output_dir == str(run) and p.checkpoint.endswith("checkpoint-4") and "at step 4" in p.message
+    p = plan_resume("auto", str(run), "demo", outputs)
+    assert p.checkpoint.endswith("checkpoint-4")
+    p = plan_resume("auto", None, "other", outputs)
+    assert p.checkpoint is None and p.output_dir is None and "starting fresh" in p.message
+    p = plan_resume(str(run), None, "demo", outputs)  # a run folder, not a checkpoint
+    assert p.output_dir == str(run) and p.checkpoint.endswith("checkpoint-4")
+    p = plan_resume(str(run / "checkpoint-2"), None, "demo", outputs)
+    assert p.output_dir == str(run) and p.checkpoint.endswith("checkpoint-2")
+    assert plan_resume("false", str(run), "demo", outputs).checkpoint is None
+    with pytest.raises(ConfigError, match="not a complete checkpoint"):
+        plan_resume(str(run / "checkpoint-6"), None, "demo", outputs)
+    with pytest.raises(ConfigError, match="holds no complete checkpoint"):
+        plan_resume(str(tmp_path / "outputs" / "demo-20270101-000000"), None, "demo", outputs)
+    with pytest.raises(ConfigError, match="not found"):
+        plan_resume(str(tmp_path / "nope"), None, "demo", outputs)
 
 
 def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
@@ -149,6 +178,8 @@ def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
     (["model.name_or_path=/no/such/model"], "not found"),
     (["trainer.precision=fp16"], "needs a GPU"),
     (["data.path=/no/such.json"], "no such file"),
+    (["trainer.use_liger_kernel=true"], "no GPU"),
+    (["model.attn_implementation=flash_attention_2"], "GPUs only"),
 ])
 def test_errors_are_one_line_with_exit_2(args, needle, tmp_path):
     r = subprocess.run([sys.executable, "-m", "tune", "train", f"trainer.output_dir={tmp_path}", *args],
@@ -200,3 +231,30 @@ def test_lora_continues_from_an_init_adapter(tmp_path):
     first_b = {k: v for k, v in first.model.state_dict().items() if "lora_B" in k}
     assert trained_b and all(torch.equal(trained_b[k], first_b[k]) for k in first_b)  # lr 0: unchanged, not zeros
     assert any(v.abs().sum() > 0 for v in trained_b.values())
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_sound_one(tmp_path):
+    from safetensors.torch import save_file
+
+    from tune.train.callbacks import write_marker
+    from tune.train.checkpoints import plan_resume
+
+    run = tmp_path / "run"
+    for step in (2, 4, 6):
+        d = run / f"checkpoint-{step}"
+        d.mkdir(parents=True)
+        save_file({"w": torch.ones(4)}, str(d / "model.safetensors"))
+        (d / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+        write_marker(str(d), step)
+    newest = run / "checkpoint-6" / "model.safetensors"
+    data = newest.read_bytes()
+    newest.write_bytes(b"\xff" * 8 + data[8:])  # a corrupt header, same size
+    (run / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 40}')  # edited after the save
+    p = plan_resume("auto", str(run), "demo")
+    assert p.checkpoint.endswith("checkpoint-2")
+    lines = p.message.splitlines()
+    assert "checkpoint-6 is damaged (model.safetensors: header longer than the file)" in lines[0]
+    assert "checkpoint-4 is damaged (trainer_state.json: contents changed" in lines[1]
+    assert "at step 2" in lines[-1]
+    (run / "checkpoint-2" / "model.safetensors").write_bytes(b"short")
+    assert plan_resume("auto", str(run), "demo").checkpoint is None

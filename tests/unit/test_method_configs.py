@@ -46,7 +46,7 @@ def test_a_recipes_fields_for_its_own_method_are_dropped_with_one_line(capsys):
 
 
 def test_values_reach_the_method_config():
-    cfg = compose("chatglm_ptuning", ["method.num_virtual_tokens=16"])
+    cfg = compose("chatglm_ptuning", ["method.num_virtual_tokens=16", "model.trust_remote_code=true"])
     assert cfg.method.num_virtual_tokens == 16 and cfg.method.quantization_bit == 4
     fields = {f.name: f.default for f in dataclasses.fields(get_method("ptuning_v2").Config)}
     assert fields["prefix_projection"] is False

@@ -10,6 +10,7 @@ import json
 from ..data.conversation import Conversation, Message, canonical_role
 from ..data.reading import expand_paths, read_records
 from ..errors import ConfigError, DataError
+from ..outputs import refuse_overwriting_inputs
 from .generation import generate_replies
 from .load import load_trained
 
@@ -40,11 +41,13 @@ def prompt_conversation(record: dict, source: str, line: int) -> Conversation:
                     source=source, line=line)
 
 
-def generate_file(cfg, batch_size: int = 8) -> int:
+def generate_file(cfg, batch_size: int = 8, trust_remote_code: bool = False) -> int:
     if not cfg.input or not cfg.out:
         raise ConfigError("input/out: both needed (tune generate checkpoint=DIR input=FILE.jsonl out=FILE.jsonl)")
-    trained = load_trained(cfg.checkpoint)
-    rows = [(r.source, r.line, r.record) for path in expand_paths(cfg.input) for r in read_records(path)]
+    inputs = expand_paths(cfg.input)
+    refuse_overwriting_inputs(cfg.out, inputs, "out")
+    trained = load_trained(cfg.checkpoint, trust_remote_code=trust_remote_code)
+    rows = [(r.source, r.line, r.record) for path in inputs for r in read_records(path)]
     n = 0
     with open(cfg.out, "w", encoding="utf-8") as f:
         for i in range(0, len(rows), batch_size):

@@ -47,7 +47,7 @@ def split_prompt(messages: list[dict]) -> tuple[Conversation, str]:
 
 def run_eval(cfg) -> dict:
     e = cfg.eval
-    trained = load_trained(e.checkpoint)
+    trained = load_trained(e.checkpoint, trust_remote_code=cfg.model.trust_remote_code)
     # held-out examples are scored whole (never packed), as training's own evaluation does
     data = prepare(cfg.data, trained.tokenizer, trained.renderer, log=lambda m: print(m, file=sys.stderr))
     ds, summary = data.examples, data.summary

@@ -6,6 +6,7 @@ import torch
 
 from ..data.conversation import Conversation
 from ..data.labels import SegmentEncoder
+from ..models.vocab import stop_token_ids
 
 
 def prompt_ids(renderer, tokenizer, conversations: list[Conversation]) -> list[list[int]]:
@@ -29,12 +30,7 @@ def generate_replies(model, tokenizer, renderer, conversations: list[Conversatio
     attention = torch.tensor([[0] * (longest - len(x)) + [1] * len(x) for x in ids])
     device = next(model.parameters()).device
     stops = renderer.stop_strings
-    eos_ids = {tokenizer.eos_token_id}
-    for s in stops:  # single-token stop strings stop generation at the token level
-        tok = tokenizer(s, add_special_tokens=False)["input_ids"]
-        if len(tok) == 1:
-            eos_ids.add(tok[0])
-    kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=pad, eos_token_id=sorted(i for i in eos_ids if i is not None),
+    kwargs = dict(max_new_tokens=max_new_tokens, pad_token_id=pad, eos_token_id=stop_token_ids(tokenizer, stops),
                   do_sample=temperature > 0, streamer=streamer)
     if temperature > 0:
         kwargs["temperature"] = temperature

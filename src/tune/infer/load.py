@@ -12,7 +12,7 @@ from ..data.templates import get_template
 from ..errors import ConfigError
 from ..methods import get_method
 from ..models.load import load_causal_lm, load_tokenizer_from
-from ..models.vocab import grow_embeddings
+from ..models.vocab import grow_embeddings, set_generation_stops
 
 
 @dataclass
@@ -69,12 +69,20 @@ def load_base(meta: dict, dtype, remote: bool, dequantize: bool, tokenizer=None)
     return base
 
 
-def load_trained(checkpoint: str, dtype=None, merge: bool = False) -> Trained:
-    """Model (adapter applied, or merged when merge=True), tokenizer and the training renderer."""
+def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_code: bool = False) -> Trained:
+    """Model (adapter applied, or merged when merge=True), tokenizer and the training renderer.
+
+    ``trust_remote_code`` is the caller's own grant (the command line's model.trust_remote_code): a saved run never
+    grants it to itself, since a run folder received from someone else would then execute its auto_map code."""
     path, meta = find_model_dir(checkpoint)
+    needs_remote = bool(meta.get("config", {}).get("model", {}).get("trust_remote_code", False))
+    if needs_remote and not trust_remote_code:
+        raise ConfigError(f"checkpoint: {checkpoint!r} was trained with model.trust_remote_code=true, so loading it runs "
+                          f"Python code from {meta.get('base_model')!r} and the run folder; add "
+                          "model.trust_remote_code=true if you trust them")
+    remote = needs_remote and trust_remote_code
     tokenizer_dir = path if os.path.isfile(os.path.join(path, "tokenizer_config.json")) else meta["base_model"]
-    tokenizer = load_tokenizer_from(tokenizer_dir)
-    remote = bool(meta.get("config", {}).get("model", {}).get("trust_remote_code", False))
+    tokenizer = load_tokenizer_from(tokenizer_dir, remote)
     if meta.get("adapter"):
         from peft import PeftModel
 
@@ -89,4 +97,7 @@ def load_trained(checkpoint: str, dtype=None, merge: bool = False) -> Trained:
         model = load_causal_lm(path, dtype, remote, _attn_implementation(meta))
     model.eval()
     model.config.use_cache = True
-    return Trained(model, tokenizer, get_template(meta["template"], tokenizer), meta, path)
+    renderer = get_template(meta["template"], tokenizer)
+    # runs saved before generation configs carried the template's stops get them here (export writes them)
+    set_generation_stops(getattr(model, "get_base_model", lambda: model)(), tokenizer, renderer.stop_strings)
+    return Trained(model, tokenizer, renderer, meta, path)

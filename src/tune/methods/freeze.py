@@ -15,8 +15,8 @@ MERGE_REFUSAL = ""
 class Config:
     name: str = "freeze"
     trainable_layers: int = 2                 # the last N decoder layers train
-    train_embeddings: bool = False
-    train_lm_head: bool = False
+    train_embeddings: bool = False            # also train the input embeddings
+    train_lm_head: bool = False               # also train the LM head
 
 
 def check(cfg, new_token_ids=()) -> None:

@@ -16,14 +16,14 @@ MERGE_REFUSAL = ""
 @dataclass
 class Config:
     name: str = "lora"
-    r: int = 8
-    alpha: int = 16
-    dropout: float = 0.05
+    r: int = 8                                # LoRA rank
+    alpha: int = 16                           # scaling: alpha / r
+    dropout: float = 0.05                     # dropout on the LoRA input
     target_modules: List[str] = field(default_factory=lambda: ["q_proj", "v_proj"])  # or ["all-linear"]
-    modules_to_save: List[str] = field(default_factory=list)
+    modules_to_save: List[str] = field(default_factory=list)  # modules trained whole and saved with the adapter
     init_adapter: Optional[str] = None        # continue training from this LoRA adapter folder
-    use_dora: bool = False
-    use_rslora: bool = False
+    use_dora: bool = False                    # weight-decomposed LoRA (DoRA)
+    use_rslora: bool = False                  # rank-stabilised scaling alpha / sqrt(r)
 
 
 def check(cfg, new_token_ids=()) -> None:

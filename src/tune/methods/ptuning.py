@@ -15,8 +15,8 @@ MERGE_REFUSAL = ("prefix tuning adds key/value prefixes, not weight deltas, so i
 @dataclass
 class Config:
     name: str = "ptuning_v2"
-    num_virtual_tokens: int = 128
-    prefix_projection: bool = False
+    num_virtual_tokens: int = 128             # prefix length (ChatGLM's PRE_SEQ_LEN)
+    prefix_projection: bool = False           # an MLP re-parameterises the prefix (P-Tuning v2's projection)
     encoder_hidden_size: int = 0              # 0: the model's hidden size
     quantization_bit: int = 0                 # 4 or 8: load the frozen base quantised (bitsandbytes)
 

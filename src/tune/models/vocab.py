@@ -43,3 +43,25 @@ def grow_embeddings(model, vocab_size: int) -> bool:
         return False
     model.resize_token_embeddings(vocab_size)
     return True
+
+
+def stop_token_ids(tokenizer, stop_strings) -> list[int]:
+    """The tokenizer's eos, then every stop string that is one token (the template's end-of-turn markers:
+    chatml's <|im_end|>, llama3's <|eot_id|>, chatglm3's <|user|> ...). Longer stop strings are text, cut after."""
+    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    for s in stop_strings:
+        tok = tokenizer(s, add_special_tokens=False)["input_ids"]
+        if len(tok) == 1 and tok[0] not in ids:
+            ids.append(tok[0])
+    return ids
+
+
+def set_generation_stops(model, tokenizer, stop_strings) -> list[int]:
+    """The model's generation_config stops where the training template ends a turn, so the saved model (and an
+    export) stops in plain transformers, vLLM or TGI, not only in `tune chat`."""
+    ids = stop_token_ids(tokenizer, stop_strings)
+    config = getattr(model, "generation_config", None)
+    if config is not None and ids:
+        config.eos_token_id = ids if len(ids) > 1 else ids[0]
+        config.pad_token_id = tokenizer.pad_token_id
+    return ids

@@ -1,6 +1,7 @@
 """Trainer callbacks (metrics.jsonl, the checkpoint-complete marker) and the loss-curve PNG. Rank 0 only."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -30,17 +31,41 @@ class MetricsFileCallback(TrainerCallback):
 
 class CheckpointMarkerCallback(TrainerCallback):
     """Marks a checkpoint complete once the Trainer has finished writing it: a run killed mid-save leaves a
-    folder without the marker, which resume=auto skips."""
+    folder without the marker, which resume skips. The marker lists every file with its size (and a checksum
+    of the small ones), so resume can also tell a checkpoint damaged later (train/checkpoints.py)."""
 
     def on_save(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
         folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
         if os.path.isdir(folder):
-            tmp = os.path.join(folder, COMPLETE_MARKER + ".tmp")
-            with open(tmp, "w") as f:
-                json.dump({"step": state.global_step}, f)
-            os.replace(tmp, os.path.join(folder, COMPLETE_MARKER))
+            write_marker(folder, state.global_step)
+
+
+SMALL_FILE = 1 << 20  # files up to 1 MiB (configs, states, schedulers, rng) get a checksum; big ones a size
+
+
+def file_record(path: str) -> dict:
+    size = os.path.getsize(path)
+    rec = {"size": size}
+    if size <= SMALL_FILE:
+        with open(path, "rb") as f:
+            rec["blake2b"] = hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    return rec
+
+
+def write_marker(folder: str, step: int) -> None:
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name.startswith(COMPLETE_MARKER):
+                continue
+            path = os.path.join(root, name)
+            files[os.path.relpath(path, folder)] = file_record(path)
+    tmp = os.path.join(folder, COMPLETE_MARKER + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump({"step": step, "files": files}, f, indent=0)
+    os.replace(tmp, os.path.join(folder, COMPLETE_MARKER))
 
 
 def plot_loss(metrics_path: str, out_path: str) -> None:

@@ -2,45 +2,149 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
+from dataclasses import dataclass
 
 from ..errors import ConfigError
-from .callbacks import COMPLETE_MARKER
+from .callbacks import COMPLETE_MARKER, file_record
+
+
+CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
 
 
 def complete_checkpoints(output_dir: str) -> list[str]:
     """checkpoint-N folders that were finished (have the marker), oldest first."""
     found = []
-    for path in glob.glob(os.path.join(output_dir, "checkpoint-*")):
-        m = re.fullmatch(r"checkpoint-(\d+)", os.path.basename(path))
+    for path in glob.glob(os.path.join(glob.escape(output_dir), "checkpoint-*")):
+        m = CHECKPOINT_NAME.fullmatch(os.path.basename(path))
         if m and os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
             found.append((int(m.group(1)), path))
     return [p for _, p in sorted(found)]
 
 
+@dataclass
+class ResumePlan:
+    output_dir: str | None     # where the run writes (None: the caller picks a fresh folder)
+    checkpoint: str | None     # the checkpoint-N folder to resume from, or None (a fresh start)
+    message: str = ""          # one line for the log
+
+
+def damage(checkpoint: str) -> str | None:
+    """None when the checkpoint matches its marker, else 'FILE: what is wrong'. Every listed file must be there
+    with its recorded size (and checksum, for small files), and every safetensors header must parse."""
+    try:
+        with open(os.path.join(checkpoint, COMPLETE_MARKER), encoding="utf-8") as f:
+            marker = json.load(f)
+    except (OSError, ValueError) as err:
+        return f"{COMPLETE_MARKER}: unreadable ({err})"
+    for rel, recorded in (marker.get("files") or {}).items():  # markers before file lists: trusted as before
+        path = os.path.join(checkpoint, rel)
+        if not os.path.isfile(path):
+            return f"{rel}: missing"
+        now = file_record(path)
+        if now["size"] != recorded.get("size"):
+            return f"{rel}: {now['size']} bytes, {recorded.get('size')} when saved"
+        if "blake2b" in recorded and now.get("blake2b") != recorded["blake2b"]:
+            return f"{rel}: contents changed since it was saved"
+        if rel.endswith(".safetensors"):
+            problem = _safetensors_header_problem(path)
+            if problem:
+                return f"{rel}: {problem}"
+    return None
+
+
+def _safetensors_header_problem(path: str) -> str | None:
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            return "shorter than a safetensors header"
+        n = int.from_bytes(head, "little")
+        if n > os.path.getsize(path) - 8:
+            return "header longer than the file"
+        try:
+            json.loads(f.read(n))
+        except ValueError:
+            return "safetensors header is not valid JSON"
+    return None
+
+
+def newest_sound(checkpoints: list[str]) -> tuple[str | None, list[str]]:
+    """The newest checkpoint that verifies, and one line per newer one that did not."""
+    notes = []
+    for path in reversed(checkpoints):
+        problem = damage(path)
+        if problem is None:
+            return path, notes
+        notes.append(f"tune: {path} is damaged ({problem}); skipped")
+    return None, notes
+
+
 def check_resume(resume: str) -> str:
-    """trainer.resume validated before anything loads: 'false', 'auto', or an existing checkpoint folder."""
+    """trainer.resume validated before anything loads: 'false', 'auto', or an existing folder."""
     value = str(resume).strip().lower()
     if value in ("false", "none", "no", "0", ""):
         return "false"
     if value == "auto":
         return "auto"
     if not os.path.isdir(resume):
-        raise ConfigError(f"trainer.resume: checkpoint folder {resume!r} not found (give auto, false or a folder)")
+        raise ConfigError(f"trainer.resume: checkpoint folder {resume!r} not found (give auto, false, a run folder "
+                          "or one of its checkpoint-N folders)")
     return resume
 
 
-def resolve_resume(resume: str, output_dir: str) -> str | None:
-    """trainer.resume: false -> None; auto -> newest complete checkpoint (or None); PATH -> PATH."""
+def is_checkpoint(path: str) -> bool:
+    return bool(CHECKPOINT_NAME.fullmatch(os.path.basename(os.path.normpath(path))))
+
+
+def step_of(checkpoint: str | None) -> int:
+    return int(CHECKPOINT_NAME.fullmatch(os.path.basename(os.path.normpath(checkpoint))).group(1)) if checkpoint else 0
+
+
+def plan_resume(resume: str, output_dir: str | None, run_name: str, outputs: str = "outputs") -> ResumePlan:
+    """trainer.resume + trainer.output_dir -> where to write and what to resume, decided before anything loads.
+
+    false: a fresh run. auto: the newest complete checkpoint of output_dir, or (output_dir unset) of the newest
+    outputs/<run_name>-* run that has one; none found: a fresh run, said in one line. A checkpoint-N folder: that
+    checkpoint (the run writes on into its parent unless output_dir is set). A run folder: its newest complete
+    checkpoint."""
     value = check_resume(resume)
     if value == "false":
-        return None
+        return ResumePlan(output_dir, None)
     if value == "auto":
-        found = complete_checkpoints(output_dir)
-        return found[-1] if found else None
-    return value
+        if output_dir:
+            found = complete_checkpoints(output_dir)
+            where = output_dir
+        else:
+            runs = [r for r in sorted(glob.glob(os.path.join(outputs, f"{glob.escape(run_name)}-*"))) if complete_checkpoints(r)]
+            output_dir = runs[-1] if runs else None
+            found = complete_checkpoints(output_dir) if output_dir else []
+            where = os.path.join(outputs, f"{run_name}-*")
+        chosen, notes = newest_sound(found)
+        if chosen is None:
+            return ResumePlan(output_dir, None, "\n".join(notes + [
+                f"tune: trainer.resume=auto: no complete checkpoint in {where}; starting fresh"]))
+        return ResumePlan(output_dir, chosen, "\n".join(notes + [
+            f"tune: trainer.resume=auto: resuming {output_dir} at step {step_of(chosen)}"]))
+    path = os.path.normpath(value)
+    if is_checkpoint(path):
+        if not os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
+            raise ConfigError(f"trainer.resume: {value!r} is not a complete checkpoint (no {COMPLETE_MARKER}: its save "
+                              "was cut short); give its run folder to take the newest complete one")
+        problem = damage(path)
+        if problem:
+            raise ConfigError(f"trainer.resume: {value!r} is damaged ({problem}); give its run folder to take the "
+                              "newest sound one")
+        return ResumePlan(output_dir or os.path.dirname(path), path, f"tune: resuming {path} at step {step_of(path)}")
+    chosen, notes = newest_sound(complete_checkpoints(path))
+    if chosen is None:
+        raise ConfigError(f"trainer.resume: {value!r} holds no complete checkpoint-N folder (give a run folder "
+                          "written with trainer.save_steps, one of its checkpoints, auto or false)"
+                          + (f"; {len(notes)} damaged" if notes else ""))
+    return ResumePlan(output_dir or path, chosen, "\n".join(notes + [
+        f"tune: resuming run {path} at step {step_of(chosen)} ({chosen})"]))
 
 
 def replace_dir_atomically(tmp: str, final: str) -> None:

@@ -17,10 +17,10 @@ from ..data.templates import get_template, to_jinja
 from ..errors import ConfigError
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
-from ..models.vocab import add_control_tokens, grow_embeddings
+from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
-from .checkpoints import check_resume, complete_checkpoints, replace_dir_atomically, resolve_resume
+from .checkpoints import plan_resume, replace_dir_atomically, step_of
 from .loss import causal_lm_loss, perplexity
 from .trainer import TuneTrainer
 from .precision import compute_dtype, resolve_precision
@@ -45,18 +45,6 @@ def log(msg: str) -> None:
 
 def default_output_dir(cfg) -> str:
     return os.path.join("outputs", f"{cfg.run_name}-{time.strftime('%Y%m%d-%H%M%S')}")
-
-
-def _latest_run_with_checkpoint(cfg) -> str | None:
-    import glob
-
-    runs = sorted(glob.glob(os.path.join("outputs", f"{cfg.run_name}-*")))
-    runs = [r for r in runs if complete_checkpoints(r)]
-    return runs[-1] if runs else None
-
-
-def _step_of(checkpoint: str | None) -> int:
-    return int(os.path.basename(checkpoint.rstrip("/")).split("-")[-1]) if checkpoint else 0
 
 
 def _trim_metrics(path: str, keep_up_to: int) -> None:
@@ -87,8 +75,13 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         eval_strategy=("steps" if t.eval_steps else "epoch") if has_eval else "no",
         eval_steps=t.eval_steps, disable_tqdm=not is_main_process(), average_tokens_across_devices=True,
         include_num_input_tokens_seen="non_padding", prediction_loss_only=True,
-        use_cpu=not _cuda(),
+        use_cpu=not _cuda(), torch_compile=t.torch_compile,
     )
+    if t.use_liger_kernel:
+        # Liger patches RMSNorm, RoPE, SwiGLU and the causal-LM forward; its fused linear cross-entropy acts only
+        # when the model gets labels, and tune's loss never passes them: logits still come from tune's chunked
+        # labelled-only loss (train/loss.py), which keeps the ZeRO-3 and added-token paths.
+        kwargs["use_liger_kernel"] = True
     # transformers 5.x renamed gradient_checkpointing -> activation_checkpointing; accept both versions.
     new_names = "activation_checkpointing" in TrainingArguments.__dataclass_fields__
     if t.gradient_checkpointing:
@@ -111,9 +104,40 @@ def _cuda() -> bool:
 def check_compatibility(cfg) -> None:
     """Combinations known not to work, refused up front with one line (each method knows its own)."""
     get_method(cfg.method.name).check(cfg)
+    check_accelerator_options(cfg)
 
 
-def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path: str | None = None):
+def check_resume_safety(cfg, checkpoint: str | None) -> None:
+    """A plain resume reads tensors only (safetensors, torch.load with weights_only); DeepSpeed's checkpoint engine
+    calls torch.load(weights_only=False) itself, so a planted pickle in global_stepN/ would run. Refused unless
+    the user says the checkpoint is theirs."""
+    if checkpoint and cfg.deepspeed.name != "none" and not cfg.trainer.trust_checkpoint_pickles:
+        raise ConfigError(f"trainer.resume: resuming {checkpoint} under DeepSpeed unpickles its state files, which runs "
+                          "any code planted in them; add trainer.trust_checkpoint_pickles=true if you wrote this checkpoint")
+
+
+def check_accelerator_options(cfg) -> None:
+    """GPU-only options on a machine without one, or their packages missing: one line each."""
+    import importlib.util
+
+    t, attn = cfg.trainer, cfg.model.attn_implementation
+    if t.use_liger_kernel:
+        if not _cuda():
+            raise ConfigError("trainer.use_liger_kernel=true: Liger's kernels are Triton GPU kernels; this machine has "
+                              "no GPU (set trainer.use_liger_kernel=false)")
+        if importlib.util.find_spec("liger_kernel") is None:
+            raise ConfigError("trainer.use_liger_kernel=true: liger-kernel is not installed (pip install liger-kernel)")
+    if attn and attn.startswith("flash_attention"):
+        if not _cuda():
+            raise ConfigError(f"model.attn_implementation={attn}: FlashAttention runs on GPUs only "
+                              "(use sdpa, the default, on CPU)")
+        if importlib.util.find_spec("flash_attn") is None and attn == "flash_attention_2":
+            raise ConfigError("model.attn_implementation=flash_attention_2: flash-attn is not installed "
+                              "(pip install flash-attn --no-build-isolation), or use sdpa")
+
+
+def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path: str | None = None,
+                stop_strings=()):
     """The model with the method applied; embeddings grown for tokens added to the tokenizer, their rows trainable."""
     method = get_method(cfg.method.name)
     dtype = compute_dtype(precision)
@@ -124,6 +148,8 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     new_ids = tokenizer.convert_tokens_to_ids(list(added_tokens)) if added_tokens else []
     if tokenizer is not None and grow_embeddings(model, len(tokenizer)):
         log(f"tune: embeddings resized to {len(tokenizer)} rows for the added tokens")
+    if tokenizer is not None:  # every save (checkpoints, final, export) stops at the template's end of turn
+        set_generation_stops(model, tokenizer, stop_strings)
     model = method.apply(model, cfg.method, cfg.trainer, new_token_ids=new_ids)
     trainable, total = count_parameters(model)
     log(f"tune: method={cfg.method.name}: trainable parameters {trainable:,} of {total:,} "
@@ -191,6 +217,7 @@ class Setup:
     precision: str
     output_dir: str
     args: Any
+    resume_from: str | None = None   # the checkpoint-N folder to resume from
 
 
 @dataclass
@@ -210,13 +237,11 @@ def setup(cfg) -> Setup:
     from transformers import set_seed
 
     check_compatibility(cfg)
-    check_resume(cfg.trainer.resume)
+    plan = plan_resume(cfg.trainer.resume, cfg.trainer.output_dir, cfg.run_name)
+    check_resume_safety(cfg, plan.checkpoint)
     model_path = resolve_model_path(cfg.model)
     precision = resolve_precision(cfg.trainer.precision)
-    output_dir = cfg.trainer.output_dir
-    if not output_dir and str(cfg.trainer.resume).lower() == "auto":
-        output_dir = _latest_run_with_checkpoint(cfg)
-    output_dir = output_dir or default_output_dir(cfg)
+    output_dir = plan.output_dir or default_output_dir(cfg)
     args = training_arguments(cfg, output_dir, precision, has_eval=bool(cfg.data.val_size))
     # ranks start at slightly different times, so their time stamps can differ: rank 0's choice wins
     args.output_dir = output_dir = rank_zero_value(output_dir)
@@ -229,7 +254,9 @@ def setup(cfg) -> Setup:
         import deepspeed
         deepspeed.init_distributed(dist_backend=state.backend or ("nccl" if _cuda() else "gloo"))
     set_seed(cfg.trainer.seed)
-    return Setup(model_path, precision, output_dir, args)
+    if plan.message:
+        log(plan.message)
+    return Setup(model_path, precision, output_dir, args, plan.checkpoint)
 
 
 def prepare_data(cfg, model_path: str) -> TrainData:
@@ -251,12 +278,9 @@ def train_model(cfg, s: Setup, data: TrainData, model):
                           callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback()],
                           loss_chunk_tokens=cfg.trainer.loss_chunk_tokens, group_by_length=cfg.data.group_by_length,
                           peak_tflops=cfg.trainer.peak_tflops, compute_dtype=compute_dtype(s.precision))
-    resume = resolve_resume(cfg.trainer.resume, s.output_dir)
-    if resume:
-        log(f"tune: resuming from {resume}")
     if is_main_process():
-        _trim_metrics(metrics_path, _step_of(resume))
-    metrics = dict(trainer.train(resume_from_checkpoint=resume).metrics)
+        _trim_metrics(metrics_path, step_of(s.resume_from))
+    metrics = dict(trainer.train(resume_from_checkpoint=s.resume_from).metrics)
     metrics.update(trainer.throughput_summary())
     if cfg.data.streaming:
         for line in data.summary.lines():
@@ -294,7 +318,7 @@ def run_training(cfg) -> TrainResult:
     """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
     s = setup(cfg)
     data = prepare_data(cfg, s.model_path)
-    model = build_model(cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path)
+    model = build_model(cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path, data.renderer.stop_strings)
     save_run_config(cfg, s.output_dir)
     trainer, metrics = train_model(cfg, s, data, model)
     final = save_final(trainer, cfg, data, s)

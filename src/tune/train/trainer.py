@@ -2,6 +2,8 @@
 length-grouped global-batch order, and tokens/s, padding fraction and MFU on every log row."""
 from __future__ import annotations
 
+import os
+
 from transformers import Trainer
 
 from ..data.batching import GlobalBatchLengthSampler, example_lengths
@@ -46,6 +48,18 @@ class TuneTrainer(Trainer):
             # num_items_in_batch counts every rank's tokens and DDP/DeepSpeed average the ranks' gradients
             loss = loss * self.accelerator.num_processes
         return (loss, outputs) if return_outputs else loss
+
+    # -- saving ----------------------------------------------------------------------------------------
+    def save_model(self, output_dir=None, _internal_call=False):
+        """As Trainer does (checkpoints too), plus generation_config.json where the model's own save skips it: a
+        peft adapter folder. transformers takes an adapter's generation config from the base model, whose eos is
+        not the template's end of turn; the adapter folder carries the right one for GenerationConfig.from_pretrained."""
+        super().save_model(output_dir, _internal_call)
+        folder = output_dir or self.args.output_dir
+        config = getattr(self.accelerator.unwrap_model(self.model), "generation_config", None)
+        if (self.is_world_process_zero() and config is not None and os.path.isdir(folder)
+                and not os.path.exists(os.path.join(folder, "generation_config.json"))):
+            config.save_pretrained(folder)
 
     # -- logging ---------------------------------------------------------------------------------------
     def _ensure_peak(self) -> None:

@@ -1,0 +1,60 @@
+"""Introspection: `tune --help`, `tune COMMAND --help` (fields, values after recipe/overrides, docs),
+`--print-config` / `--cfg job` (the resolved config, nothing loaded), and `tune list KIND` a line per item."""
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from tune.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_top_level_help(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "list" in out and "--print-config" in out
+
+
+def test_command_help_shows_fields_values_and_docs(capsys):
+    code, out, _ = run(capsys, "train", "recipe=demo", "method.name=full", "--help")
+    assert code == 0
+    assert "trainer.learning_rate = 0.003" in out  # the recipe's value, not the schema default
+    line = next(l for l in out.splitlines() if l.strip().startswith("data.packing ="))
+    assert "# pack examples into rows" in line
+    code, out, _ = run(capsys, "export", "-h")
+    assert "export.out = None" in out and "model.trust_remote_code" in out
+
+
+@pytest.mark.parametrize("flag", [["--print-config"], ["--cfg", "job"]])
+def test_print_config_loads_nothing(flag, capsys, monkeypatch):
+    import tune.models.load as load
+
+    monkeypatch.setattr(load, "load_causal_lm", lambda *a, **k: pytest.fail("loaded a model"))
+    code, out, _ = run(capsys, "train", "recipe=demo", "trainer.max_steps=7", *flag)
+    cfg = yaml.safe_load(out)
+    assert code == 0 and cfg["trainer"]["max_steps"] == 7 and cfg["method"]["name"] == "full"
+
+
+def test_a_bad_override_under_help_is_still_one_line(capsys):
+    code, _, err = run(capsys, "train", "trainer.nope=1", "--help")
+    assert code == 2 and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("kind,expected", [
+    ("templates", {"chatml", "llama2", "llama3", "tokenizer"}), ("formats", {"alpaca", "sharegpt", "openai"}),
+    ("methods", {"full", "freeze", "lora", "qlora", "ptuning_v2"}), ("recipes", {"demo", "vicuna", "alpaca_lora"}),
+    ("datasets", {"demo", "alpaca", "sharegpt"})])
+def test_list(kind, expected, capsys):
+    code, out, _ = run(capsys, "list", kind)
+    names = {l.split()[0] for l in out.splitlines() if l.strip()}
+    assert code == 0 and expected <= names and all(len(l.split(None, 1)) == 2 for l in out.splitlines())
+
+
+def test_module_entry_point_help():
+    r = subprocess.run([sys.executable, "-m", "tune.train", "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "trainer.gradient_checkpointing" in r.stdout
