@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
 
@@ -37,8 +38,19 @@ def sources_of(cfg) -> list[Source]:
     """data.path/format, or data.mix entries (each {path, format, weight, encoding})."""
     mix = list(getattr(cfg, "mix", None) or [])
     if mix:
-        return [Source(m["path"], m.get("format", "auto"), float(m.get("weight", 1.0)),
-                       m.get("encoding", cfg.encoding)) for m in mix]
+        sources = []
+        for i, m in enumerate(mix):
+            if not isinstance(m, Mapping) or not m.get("path"):
+                raise ConfigError(f"data.mix[{i}]: needs a path ({{path: FILE, format: F, weight: W}})")
+            try:
+                weight = float(m.get("weight", 1.0))
+            except (TypeError, ValueError):
+                raise ConfigError(f"data.mix[{i}].weight: {m.get('weight')!r} is not a number") from None
+            if not weight > 0:
+                raise ConfigError(f"data.mix[{i}].weight: {weight} (a weight keeps round(weight x records) of the "
+                                  "file: give a number above 0, or leave the file out)")
+            sources.append(Source(m["path"], m.get("format", "auto"), weight, m.get("encoding", cfg.encoding)))
+        return sources
     if not cfg.path:
         raise ConfigError("data.path: not set (give data.path=FILE, or data=NAME from configs/data/)")
     return [Source(cfg.path, cfg.format, 1.0, cfg.encoding)]
@@ -81,7 +93,12 @@ def load_conversations(source: Source, on_error: str = "raise", log=None) -> tup
     summary = DataSummary()
     rows = list(iter_conversations(source, on_error, summary, log))
     if source.weight != 1.0:
+        n = len(rows)
         rows = _sample(rows, source.weight)
+        if len(rows) < n:  # counted, so the summary adds up: read = kept + skipped (+ repeats)
+            summary.skipped[f"sampled out by data.mix weight {source.weight:g}"] += n - len(rows)
+        else:
+            summary.repeated += len(rows) - n
     return rows, summary
 
 

@@ -52,8 +52,27 @@ def _open_text(path: str, encoding: str) -> io.TextIOBase:
 
 
 def _decode_error(path: str, err: UnicodeDecodeError, encoding: str) -> DataError:
-    return DataError(f"cannot decode as {encoding} ({err.reason} at byte {err.start}); set data.encoding "
-                     "(e.g. data.encoding=gb18030)", source=path)
+    """The error at its real place: the text reader reports offsets inside its current chunk, so the file is
+    decoded again from the start, incrementally, to find the absolute byte offset and its line."""
+    import codecs
+
+    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    decoder = codecs.getincrementaldecoder(enc)()
+    offset, line = 0, 1
+    with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as raw:
+        for block in iter(lambda: raw.read(1 << 16), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as found:
+                pending = len(found.object) - len(block)  # bytes of a character begun in the previous block
+                at = offset - pending + found.start
+                line += found.object[:found.start].count(b"\n")
+                return DataError(f"cannot decode as {encoding} ({found.reason} at byte {at}); set data.encoding "
+                                 "(e.g. data.encoding=gb18030)", source=path, line=line)
+            line += block.count(b"\n")
+            offset += len(block)
+    return DataError(f"cannot decode as {encoding} ({err.reason}); set data.encoding (e.g. data.encoding=gb18030)",
+                     source=path)
 
 
 def read_records(path: str, encoding: str = "utf-8") -> Iterator[RawRecord]:
@@ -84,21 +103,49 @@ def _read_csv(path: str, encoding: str, delimiter: str) -> Iterator[RawRecord]:
 def _read_json(path: str, encoding: str) -> Iterator[RawRecord]:
     with _open_text(path, encoding) as f:
         head = f.read(4096)
+        while "\n" not in head.lstrip():  # the whole first line, however long, before deciding the layout
+            more = f.read(1 << 20)
+            if not more:
+                break
+            head += more
         first = head.lstrip()[:1]
         if first == "[" or (first == "{" and not _looks_like_jsonl(head)):
             text = head + f.read()
+            if first == "{" and _broken_jsonl(text):
+                yield from _jsonl_lines(path, text.split("\n"))
+                return
             yield from _read_json_document(path, text)
             return
-        lineno = 0
-        for lineno, line in enumerate(_chain_lines(head, f), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                yield RawRecord(path, lineno, None, error=f"invalid JSON ({err.msg} at column {err.colno})")
-                continue
-            yield RawRecord(path, lineno, record)
+        yield from _jsonl_lines(path, _chain_lines(head, f))
+
+
+def _jsonl_lines(path: str, lines) -> Iterator[RawRecord]:
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield RawRecord(path, lineno, None, error=f"invalid JSON ({err.msg} at column {err.colno})")
+            continue
+        yield RawRecord(path, lineno, record)
+
+
+def _broken_jsonl(text: str) -> bool:
+    """JSON Lines whose first line is broken: the text is not one JSON document, but its next non-empty line is
+    a complete JSON object (a pretty-printed object's second line never is)."""
+    try:
+        json.loads(text)
+        return False
+    except json.JSONDecodeError:
+        pass
+    lines = [l for l in text.split("\n")[1:] if l.strip()]
+    if not lines:
+        return False
+    try:
+        return isinstance(json.loads(lines[0]), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _chain_lines(head: str, f) -> Iterator[str]:
@@ -130,10 +177,14 @@ def _read_json_document(path: str, text: str) -> Iterator[RawRecord]:
     pos = _skip_ws(text, 0)
     if text.startswith("{", pos):
         try:
-            obj, _ = decoder.raw_decode(text, pos)
+            obj, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as err:
             raise DataError(f"invalid JSON ({err.msg})", source=path, line=err.lineno) from None
         yield RawRecord(path, line_at(pos), obj)
+        pos = _skip_ws(text, end)
+        if pos < len(text):
+            raise DataError("more JSON after the first object (two documents in one file? write JSON Lines, one "
+                            "record per line, or one array)", source=path, line=line_at(pos))
         return
     pos = _skip_ws(text, pos + 1)  # past '['
     while pos < len(text) and text[pos] != "]":
@@ -149,6 +200,10 @@ def _read_json_document(path: str, text: str) -> Iterator[RawRecord]:
             raise DataError("invalid JSON (expected ',' or ']' between records)", source=path, line=line_at(pos))
     if pos >= len(text):
         raise DataError("invalid JSON (the array is not closed with ']')", source=path, line=line_at(len(text)))
+    after = _skip_ws(text, pos + 1)
+    if after < len(text):
+        raise DataError("more text after the closing ']' (two arrays in one file? merge them into one array)",
+                        source=path, line=line_at(after))
 
 
 def _skip_ws(text: str, pos: int) -> int:

@@ -12,6 +12,7 @@ class DataSummary:
     skipped: Counter = field(default_factory=Counter)   # reason -> count (bad records, on_error=skip)
     truncated: int = 0
     no_labelled_token: int = 0
+    repeated: int = 0            # extra copies made by data.mix weights above 1
     not_one_call: int = 0        # examples whose ids differ from one call on their text (labels kept exact)
     first_not_one_call: str = ""  # FILE:LINE of the first of them
     sources: list[str] = field(default_factory=list)    # "FILE (format F[, auto-detected])"
@@ -21,6 +22,7 @@ class DataSummary:
         self.examples_kept += other.examples_kept
         self.skipped.update(other.skipped)
         self.truncated += other.truncated
+        self.repeated += other.repeated
         self.no_labelled_token += other.no_labelled_token
         self.not_one_call += other.not_one_call
         self.first_not_one_call = self.first_not_one_call or other.first_not_one_call
@@ -32,7 +34,8 @@ class DataSummary:
         return [f"tune data: {s}" for s in self.sources] + [
             f"tune data: records read {self.records_read}, examples kept {self.examples_kept}, "
             f"skipped {skipped}" + (f" ({reasons})" if reasons else "")
-            + f", truncated {self.truncated}, dropped for no labelled token {self.no_labelled_token}"] + ([
+            + f", truncated {self.truncated}, dropped for no labelled token {self.no_labelled_token}"
+            + (f", repeated {self.repeated} (data.mix weights)" if self.repeated else "")] + ([
             f"tune data: {self.not_one_call} examples tokenise differently from one call on their rendered text, "
             f"first {self.first_not_one_call} (a token would cross a prompt/answer boundary: encoded piece by piece "
             f"there, labels exact; check the template or tokenizer)"] if self.not_one_call else [])
@@ -40,5 +43,5 @@ class DataSummary:
     def to_dict(self) -> dict:
         return {"records_read": self.records_read, "examples_kept": self.examples_kept,
                 "skipped": dict(self.skipped), "truncated": self.truncated,
-                "no_labelled_token": self.no_labelled_token,
+                "no_labelled_token": self.no_labelled_token, "repeated": self.repeated,
                 "not_one_call": self.not_one_call, "sources": self.sources}
