@@ -262,8 +262,58 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
     finally:
         GlobalHydra.instance().clear()
     OmegaConf.set_readonly(cfg, False)
+    check_added_keys(overrides)
+    check_values(cfg)
     check_remote_code_grant(cfg, overrides)
     return narrow_method(cfg, overrides, _recipe_method_keys(recipe or _choice(overrides, "recipe")))
+
+
+def check_added_keys(overrides: list[str]) -> None:
+    """``+section.key=value`` adds a key Hydra would otherwise refuse: in a structured section a key the schema
+    lacks is a misspelling that would be silently ignored, so it is refused like ``section.key=value`` is."""
+    import dataclasses
+    import typing
+
+    for o in overrides:
+        if not o.startswith("+") or "=" not in o:
+            continue
+        path = o.lstrip("+").split("=", 1)[0].split(".")
+        schema = TuneConfig
+        for depth, key in enumerate(path):
+            hints = typing.get_type_hints(schema)
+            if key not in hints:
+                valid = ", ".join(f.name for f in dataclasses.fields(schema))
+                where = ".".join(path[: depth + 1])
+                raise ConfigError(f"{where}: unknown key, a + override would add it and nothing would read it "
+                                  f"(valid: {valid})")
+            nxt = hints[key]
+            if not dataclasses.is_dataclass(nxt):
+                break  # a value or a free mapping (deepspeed.config): anything below is the user's
+            schema = nxt
+
+
+def check_values(cfg) -> None:
+    """Values that type-check but cannot train: one line naming the key and what would work."""
+    t, d = cfg.trainer, cfg.data
+    checks = [
+        (t.max_steps == 0 or t.max_steps < -1, "trainer.max_steps", t.max_steps, "give a positive step count, or -1 to train trainer.num_train_epochs"),
+        (t.max_steps == -1 and t.num_train_epochs <= 0, "trainer.num_train_epochs", t.num_train_epochs, "give a positive number of epochs"),
+        (t.learning_rate < 0, "trainer.learning_rate", t.learning_rate, "give a rate of 0 or more"),
+        (t.per_device_train_batch_size < 1, "trainer.per_device_train_batch_size", t.per_device_train_batch_size, "give 1 or more"),
+        (t.per_device_eval_batch_size < 1, "trainer.per_device_eval_batch_size", t.per_device_eval_batch_size, "give 1 or more"),
+        (t.gradient_accumulation_steps < 1, "trainer.gradient_accumulation_steps", t.gradient_accumulation_steps, "give 1 or more"),
+        (t.save_steps < 1, "trainer.save_steps", t.save_steps, "give 1 or more"),
+        (t.logging_steps < 1, "trainer.logging_steps", t.logging_steps, "give 1 or more"),
+        (d.max_length < 2, "data.max_length", d.max_length, "give 2 tokens or more"),
+        (d.val_size < 0, "data.val_size", d.val_size, "give a fraction below 1 or a count"),
+        ("r" in cfg.method and cfg.method.r is not None and cfg.method.r < 1, "method.r", cfg.method.get("r"), "a LoRA rank is 1 or more"),
+    ]
+    for bad, key, value, fix in checks:
+        if bad:
+            raise ConfigError(f"{key}={value}: {fix}")
+    out = t.output_dir
+    if out and os.path.exists(out) and not os.path.isdir(out):
+        raise ConfigError(f"trainer.output_dir: {out!r} is a file (give a folder)")
 
 
 def _granted_by_user(overrides: list[str], key: str) -> bool:

@@ -77,3 +77,27 @@ def test_no_output_over_an_input_or_into_a_folder_tune_did_not_make(tmp_path):
     (earlier / "model.safetensors").write_text("old")
     check_replaceable_folder(str(earlier), "out", EXPORT_MARKER, protected=[str(run)])  # tune's own: replaceable
     check_replaceable_folder(str(tmp_path / "new"), "out", EXPORT_MARKER)
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("+trainer.some_misspelt_key=1", "trainer.some_misspelt_key: unknown key"),
+    ("+data.nope.deeper=1", "data.nope: unknown key"),
+    ("trainer.max_steps=0", "trainer.max_steps=0"),
+    ("trainer.learning_rate=-1", "trainer.learning_rate=-1"),
+    ("trainer.per_device_train_batch_size=0", "give 1 or more"),
+    ("trainer.gradient_accumulation_steps=0", "trainer.gradient_accumulation_steps=0"),
+    ("data.max_length=1", "data.max_length=1"),
+])
+def test_values_that_cannot_train_are_refused_at_compose(override, needle):
+    with pytest.raises(ConfigError, match=needle.replace("+", r"\+")):
+        compose(None, [override])
+
+
+def test_free_mappings_still_take_added_keys(tmp_path):
+    assert compose(None, ["deepspeed=zero2", "+deepspeed.config.wall_clock_breakdown=true"]).deepspeed.config.wall_clock_breakdown
+    with pytest.raises(ConfigError, match="method.r=0"):
+        compose(None, ["method=lora", "method.r=0"])
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        compose(None, [f"trainer.output_dir={f}"])
