@@ -5,6 +5,23 @@ FINAL_DIR = "model"        # output_dir/model: the final model or adapter, token
 TUNE_META = "tune.json"    # method, template, base model, whether it is an adapter, the resolved config
 
 
+def recover_final_dir(output_dir: str) -> bool:
+    """Finish a final save cut short between its renames (train/checkpoints.replace_dir_atomically): with no
+    ``model/``, a complete ``.model.tmp`` (it holds TUNE_META, written last) becomes it, else ``model.old`` does.
+    True if it recovered one."""
+    import os
+
+    final = os.path.join(output_dir, FINAL_DIR)
+    if os.path.exists(final):
+        return False
+    tmp, old = os.path.join(output_dir, f".{FINAL_DIR}.tmp"), final + ".old"
+    for candidate in (tmp, old):
+        if os.path.isfile(os.path.join(candidate, TUNE_META)):
+            os.replace(candidate, final)
+            return True
+    return False
+
+
 def run_meta(cfg, added_tokens=(), base_model: str | None = None) -> dict:
     """The TUNE_META contents for a resolved training config (an OmegaConf DictConfig); ``base_model``: the
     model's resolved folder, when the caller has it."""

@@ -236,20 +236,20 @@ def test_lora_continues_from_an_init_adapter(tmp_path):
 def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_sound_one(tmp_path):
     from safetensors.torch import save_file
 
-    from tune.train.callbacks import write_marker
+    from tune.train.checkpoints import write_marker
     from tune.train.checkpoints import plan_resume
 
     run = tmp_path / "run"
     for step in (2, 4, 6):
         d = run / f"checkpoint-{step}"
         d.mkdir(parents=True)
-        save_file({"w": torch.ones(4)}, str(d / "model.safetensors"))
+        save_file({"w": torch.ones(300_000)}, str(d / "model.safetensors"))  # over 1 MiB: sized, not hashed
         (d / "trainer_state.json").write_text(json.dumps({"global_step": step}))
         write_marker(str(d), step)
     newest = run / "checkpoint-6" / "model.safetensors"
     data = newest.read_bytes()
     newest.write_bytes(b"\xff" * 8 + data[8:])  # a corrupt header, same size
-    (run / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 40}')  # edited after the save
+    (run / "checkpoint-4" / "trainer_state.json").write_text('{"global_step": 5}')  # edited after the save, same size
     p = plan_resume("auto", str(run), "demo")
     assert p.checkpoint.endswith("checkpoint-2")
     lines = p.message.splitlines()
@@ -258,3 +258,29 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_sound_one(tmp_pa
     assert "at step 2" in lines[-1]
     (run / "checkpoint-2" / "model.safetensors").write_bytes(b"short")
     assert plan_resume("auto", str(run), "demo").checkpoint is None
+
+
+def test_rotation_waits_for_the_new_checkpoint_to_be_complete(tmp_path):
+    """save_total_limit=1: a kill after the new checkpoint's files but before its marker still leaves the old
+    complete one; once the new one is marked, the old one goes, and so do leftovers of killed saves."""
+    from tune.train.checkpoints import rotate_checkpoints, write_marker
+
+    run = tmp_path / "run"
+    for step in (2, 4):
+        (run / f"checkpoint-{step}").mkdir(parents=True)
+        (run / f"checkpoint-{step}" / "model.safetensors").write_bytes(b"x")
+    write_marker(str(run / "checkpoint-2"), 2)
+    (run / "checkpoint-3").mkdir()  # a save killed long ago
+    assert rotate_checkpoints(str(run), 1) == []  # checkpoint-4 has no marker yet: nothing goes
+    write_marker(str(run / "checkpoint-4"), 4)
+    gone = rotate_checkpoints(str(run), 1)
+    assert sorted(p.rsplit("-", 1)[1] for p in gone) == ["2", "3"]
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint-4"]
+
+
+def test_a_run_keeps_save_total_limit_complete_checkpoints(tmp_path):
+    cfg = compose(None, FAST + ["trainer.max_steps=6", "trainer.save_steps=2", "trainer.save_total_limit=2",
+                                f"trainer.output_dir={tmp_path}"])
+    train(cfg)
+    assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-6"]
+    assert all((p / "tune_complete.json").exists() for p in tmp_path.glob("checkpoint-*"))

@@ -101,3 +101,17 @@ def test_free_mappings_still_take_added_keys(tmp_path):
     f.write_text("x")
     with pytest.raises(ConfigError, match="is a file"):
         compose(None, [f"trainer.output_dir={f}"])
+
+
+@pytest.mark.parametrize("left", [("tmp", "old"), ("tmp",), ("old",)])
+def test_a_final_save_cut_between_renames_is_completed(left, tmp_path):
+    from tune.artifacts import recover_final_dir
+    from tune.infer.load import find_model_dir
+
+    folders = {"tmp": tmp_path / ".model.tmp", "old": tmp_path / "model.old"}
+    for name in left:
+        folders[name].mkdir()
+        (folders[name] / "tune.json").write_text(json.dumps({"which": name}))
+    path, meta = find_model_dir(str(tmp_path))
+    assert path.endswith("model") and meta["which"] == left[0]  # the new model when it is complete
+    assert recover_final_dir(str(tmp_path)) is False  # nothing left to do

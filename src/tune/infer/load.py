@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-from ..artifacts import FINAL_DIR, TUNE_META, run_meta
+from ..artifacts import FINAL_DIR, TUNE_META, recover_final_dir, run_meta
 from ..data.templates import get_template
 from ..errors import ConfigError
 from ..methods import get_method
@@ -30,6 +31,8 @@ def find_model_dir(checkpoint: str) -> tuple[str, dict]:
         raise ConfigError("checkpoint: not set (checkpoint=DIR: a training output folder or its model/ folder)")
     if not os.path.isdir(checkpoint):
         raise ConfigError(f"checkpoint: folder {checkpoint!r} not found")
+    if recover_final_dir(checkpoint):  # a run killed between the two renames of its final save
+        print(f"tune: {checkpoint}: completed the final save a killed run left half-renamed", file=sys.stderr)
     for d in (os.path.join(checkpoint, FINAL_DIR), checkpoint):
         if os.path.isfile(os.path.join(d, TUNE_META)):
             with open(os.path.join(d, TUNE_META), encoding="utf-8") as f:

@@ -1,15 +1,14 @@
 """Trainer callbacks (metrics.jsonl, the checkpoint-complete marker) and the loss-curve PNG. Rank 0 only."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
 from transformers import TrainerCallback
 
+from .checkpoints import rotate_checkpoints, write_marker
 from .loss import perplexity
 
-COMPLETE_MARKER = "tune_complete.json"
 
 
 class MetricsFileCallback(TrainerCallback):
@@ -30,9 +29,13 @@ class MetricsFileCallback(TrainerCallback):
 
 
 class CheckpointMarkerCallback(TrainerCallback):
-    """Marks a checkpoint complete once the Trainer has finished writing it: a run killed mid-save leaves a
-    folder without the marker, which resume skips. The marker lists every file with its size (and a checksum
-    of the small ones), so resume can also tell a checkpoint damaged later (train/checkpoints.py)."""
+    """Marks a checkpoint complete once the Trainer has finished writing it (a run killed mid-save leaves a
+    folder without the marker, which resume skips), then rotates: older checkpoints go only now, after the new
+    one is complete, so a kill at any moment leaves at least one complete checkpoint. (The Trainer's own
+    rotation runs before this marker exists; it gets save_total_limit=None.)"""
+
+    def __init__(self, save_total_limit: int | None = None):
+        self.save_total_limit = save_total_limit
 
     def on_save(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
@@ -40,32 +43,7 @@ class CheckpointMarkerCallback(TrainerCallback):
         folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
         if os.path.isdir(folder):
             write_marker(folder, state.global_step)
-
-
-SMALL_FILE = 1 << 20  # files up to 1 MiB (configs, states, schedulers, rng) get a checksum; big ones a size
-
-
-def file_record(path: str) -> dict:
-    size = os.path.getsize(path)
-    rec = {"size": size}
-    if size <= SMALL_FILE:
-        with open(path, "rb") as f:
-            rec["blake2b"] = hashlib.blake2b(f.read(), digest_size=16).hexdigest()
-    return rec
-
-
-def write_marker(folder: str, step: int) -> None:
-    files = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            if name.startswith(COMPLETE_MARKER):
-                continue
-            path = os.path.join(root, name)
-            files[os.path.relpath(path, folder)] = file_record(path)
-    tmp = os.path.join(folder, COMPLETE_MARKER + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump({"step": step, "files": files}, f, indent=0)
-    os.replace(tmp, os.path.join(folder, COMPLETE_MARKER))
+            rotate_checkpoints(args.output_dir, self.save_total_limit)
 
 
 def plot_loss(metrics_path: str, out_path: str) -> None:

@@ -1,7 +1,10 @@
-"""Finding checkpoints to resume from, and the atomic final save."""
+"""Checkpoints: the completeness marker (every file with its size and, for small ones, a checksum), rotation
+after the new one is complete, which checkpoint to resume from (and which are damaged), and the atomic final
+save."""
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import re
@@ -9,10 +12,50 @@ import shutil
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-from .callbacks import COMPLETE_MARKER, file_record
 
-
+COMPLETE_MARKER = "tune_complete.json"
 CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
+SMALL_FILE = 1 << 20  # files up to 1 MiB (configs, states, schedulers, rng) get a checksum; big ones a size
+
+
+def file_record(path: str) -> dict:
+    size = os.path.getsize(path)
+    rec = {"size": size}
+    if size <= SMALL_FILE:
+        with open(path, "rb") as f:
+            rec["blake2b"] = hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    return rec
+
+
+def write_marker(folder: str, step: int) -> None:
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name.startswith(COMPLETE_MARKER):
+                continue
+            path = os.path.join(root, name)
+            files[os.path.relpath(path, folder)] = file_record(path)
+    tmp = os.path.join(folder, COMPLETE_MARKER + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump({"step": step, "files": files}, f, indent=0)
+    os.replace(tmp, os.path.join(folder, COMPLETE_MARKER))
+
+
+def rotate_checkpoints(output_dir: str, limit: int | None) -> list[str]:
+    """Keep the newest ``limit`` complete checkpoints; delete older complete ones and the unfinished leftovers of
+    killed saves older than the newest complete one. Returns what was deleted. Only checkpoint-N folders."""
+    complete = complete_checkpoints(output_dir)
+    if not complete:
+        return []
+    newest = step_of(complete[-1])
+    doomed = complete[:-limit] if limit and limit > 0 else []
+    for path in glob.glob(os.path.join(glob.escape(output_dir), "checkpoint-*")):
+        m = CHECKPOINT_NAME.fullmatch(os.path.basename(path))
+        if m and int(m.group(1)) < newest and not os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
+            doomed.append(path)
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed
 
 
 def complete_checkpoints(output_dir: str) -> list[str]:

@@ -68,7 +68,8 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         gradient_accumulation_steps=t.gradient_accumulation_steps, num_train_epochs=t.num_train_epochs,
         max_steps=t.max_steps, warmup_steps=t.warmup_steps if t.warmup_steps else t.warmup_ratio,
         lr_scheduler_type=t.lr_scheduler_type, weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
-        optim=t.optim, logging_steps=t.logging_steps, save_steps=t.save_steps, save_total_limit=t.save_total_limit,
+        optim=t.optim, logging_steps=t.logging_steps, save_steps=t.save_steps,
+        save_total_limit=None,  # tune rotates once the new checkpoint is complete (CheckpointMarkerCallback)
         seed=t.seed, data_seed=t.seed, bf16=precision == "bf16", fp16=precision == "fp16",
         report_to=list(t.report_to), dataloader_num_workers=t.dataloader_num_workers,
         remove_unused_columns=False, save_strategy="steps", logging_first_step=True,
@@ -275,7 +276,7 @@ def train_model(cfg, s: Setup, data: TrainData, model):
     metrics_path = os.path.join(s.output_dir, METRICS_FILE)
     trainer = TuneTrainer(model=model, args=s.args, train_dataset=data.train, eval_dataset=data.eval,
                           data_collator=data.collator, processing_class=data.tokenizer, compute_loss_func=causal_lm_loss,
-                          callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback()],
+                          callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback(cfg.trainer.save_total_limit)],
                           loss_chunk_tokens=cfg.trainer.loss_chunk_tokens, group_by_length=cfg.data.group_by_length,
                           peak_tflops=cfg.trainer.peak_tflops, compute_dtype=compute_dtype(s.precision))
     if is_main_process():
