@@ -284,3 +284,34 @@ def test_a_run_keeps_save_total_limit_complete_checkpoints(tmp_path):
     train(cfg)
     assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-6"]
     assert all((p / "tune_complete.json").exists() for p in tmp_path.glob("checkpoint-*"))
+
+
+def test_one_run_per_folder_and_resume_compares_configs(tmp_path, capsys):
+    from tune.errors import ConfigError
+    from tune.train.checkpoints import lock_output_dir
+
+    out = tmp_path / "run"
+    base = FAST + ["trainer.max_steps=2", "trainer.save_steps=2", f"trainer.output_dir={out}"]
+    train(compose(None, base))
+    with pytest.raises(ConfigError, match="already holds a finished run"):
+        train(compose(None, base))
+    with pytest.raises(ConfigError, match="method.name was 'lora' in this run"):
+        train(compose(None, [*base, "trainer.max_steps=3", f"trainer.resume={out}", "method=full"]))
+    capsys.readouterr()
+    train(compose(None, [*base, "trainer.max_steps=3", f"trainer.resume={out}", "trainer.learning_rate=1e-3"]))
+    err = capsys.readouterr().err
+    assert "resuming with trainer.learning_rate=0.001 (the run had 0.0002)" in err and "at step 2" in err
+    busy = tmp_path / "busy"
+    held = lock_output_dir(str(busy))
+    try:
+        with pytest.raises(ConfigError, match="another run is writing"):
+            train(compose(None, FAST + ["trainer.max_steps=1", f"trainer.output_dir={busy}"]))
+    finally:
+        held.close()
+
+
+def test_a_failed_start_leaves_no_folder(tmp_path):
+    out = tmp_path / "never"
+    with pytest.raises(Exception):
+        train(compose(None, FAST + [f"trainer.output_dir={out}", f"data.path={tmp_path / 'missing.json'}"]))
+    assert not out.exists()

@@ -200,3 +200,70 @@ def replace_dir_atomically(tmp: str, final: str) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
+
+
+# -- one run per folder ------------------------------------------------------------------------------------------
+LOCK_FILE = ".tune.lock"
+# Fields whose change makes a checkpoint unusable: the weights or adapter shapes it holds would not fit.
+UNUSABLE_IF_CHANGED = ("model.name_or_path", "model.tiny", "method.name", "method.r", "method.target_modules",
+                       "method.modules_to_save", "method.num_virtual_tokens", "method.prefix_projection",
+                       "method.trainable_layers", "method.use_dora", "template.name")
+
+
+def holds_a_run(output_dir: str) -> str | None:
+    """What shows ``output_dir`` already holds a run (its final model, checkpoints, metrics), or None."""
+    if os.path.isdir(os.path.join(output_dir, "model")):
+        return "a finished run (model/)"
+    if glob.glob(os.path.join(glob.escape(output_dir), "checkpoint-*")):
+        return "checkpoints"
+    metrics = os.path.join(output_dir, "metrics.jsonl")
+    if os.path.isfile(metrics) and os.path.getsize(metrics) > 0:
+        return "a run's metrics.jsonl"
+    return None
+
+
+def lock_output_dir(output_dir: str):
+    """An exclusive lock on the folder for this process's life (the kernel drops it when the process dies, so a
+    SIGKILL leaves nothing stale); a second run into the same folder is refused with one line."""
+    import fcntl
+
+    os.makedirs(output_dir, exist_ok=True)
+    handle = open(os.path.join(output_dir, LOCK_FILE), "a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(f"trainer.output_dir: another run is writing to {output_dir!r} right now (choose another "
+                          "trainer.output_dir)") from None
+    return handle
+
+
+def _flat(node, prefix="") -> dict:
+    out = {}
+    for k, v in node.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and not key.startswith(("deepspeed.config", "model.tiny")):
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def compare_resumed_config(cfg, output_dir: str) -> list[str]:
+    """Lines for the fields that differ from the run's saved config.yaml; ConfigError where the checkpoint cannot
+    be used with the change (another model, method or adapter shape)."""
+    from omegaconf import OmegaConf
+
+    saved_path = os.path.join(output_dir, "config.yaml")
+    if not os.path.isfile(saved_path):
+        return []
+    saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_path), resolve=True))
+    now = _flat(OmegaConf.to_container(cfg, resolve=True))
+    ignored = ("trainer.resume", "trainer.output_dir", "trainer.trust_checkpoint_pickles", "debug")
+    changed = [k for k in sorted(set(saved) | set(now)) if k not in ignored and saved.get(k) != now.get(k)]
+    for field in UNUSABLE_IF_CHANGED:  # in this order: method.name before the fields that follow from it
+        for key in changed:
+            if key == field or key.startswith(field + "."):
+                raise ConfigError(f"trainer.resume: {key} was {saved.get(key)!r} in this run and is {now.get(key)!r} "
+                                  "now; its checkpoints do not fit that (resume with the run's value, or start a new run)")
+    return [f"tune: resuming with {k}={now.get(k)!r} (the run had {saved.get(k)!r})" for k in changed]

@@ -20,7 +20,8 @@ from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
-from .checkpoints import plan_resume, replace_dir_atomically, step_of
+from .checkpoints import (LOCK_FILE, compare_resumed_config, holds_a_run, lock_output_dir, plan_resume,
+                          replace_dir_atomically, step_of)
 from .loss import causal_lm_loss, perplexity
 from .trainer import TuneTrainer
 from .precision import compute_dtype, resolve_precision
@@ -219,6 +220,8 @@ class Setup:
     output_dir: str
     args: Any
     resume_from: str | None = None   # the checkpoint-N folder to resume from
+    lock: Any = None                 # the output folder's lock, held while this process lives
+    created_dir: bool = False        # this run made the output folder (removed again if the start fails)
 
 
 @dataclass
@@ -255,9 +258,19 @@ def setup(cfg) -> Setup:
         import deepspeed
         deepspeed.init_distributed(dist_backend=state.backend or ("nccl" if _cuda() else "gloo"))
     set_seed(cfg.trainer.seed)
+    lock, created = None, not os.path.exists(output_dir)
+    if is_main_process():
+        occupied = holds_a_run(output_dir) if plan.checkpoint is None else None
+        if occupied:
+            raise ConfigError(f"trainer.output_dir: {output_dir!r} already holds {occupied}; choose another "
+                              f"trainer.output_dir, or trainer.resume={output_dir} to continue it")
+        lock = lock_output_dir(output_dir)
+        if plan.checkpoint:
+            for line in compare_resumed_config(cfg, output_dir):
+                log(line)
     if plan.message:
         log(plan.message)
-    return Setup(model_path, precision, output_dir, args, plan.checkpoint)
+    return Setup(model_path, precision, output_dir, args, plan.checkpoint, lock, created)
 
 
 def prepare_data(cfg, model_path: str) -> TrainData:
@@ -294,6 +307,14 @@ def train_model(cfg, s: Setup, data: TrainData, model):
     return trainer, metrics
 
 
+def _remove_if_unused(s: Setup) -> None:
+    """A start that failed before training leaves no folder behind (only tune's lock file was written)."""
+    import shutil
+
+    if s.created_dir and is_main_process() and set(os.listdir(s.output_dir)) <= {LOCK_FILE, "config.yaml"}:
+        shutil.rmtree(s.output_dir, ignore_errors=True)
+
+
 def summary_line(metrics: dict) -> str:
     """The run's last line: loss, trained tokens/s, padding and MFU over the whole run."""
     parts = [f"train_loss {metrics['train_loss']:.4f}"] if "train_loss" in metrics else []
@@ -318,8 +339,12 @@ def save_run_config(cfg, output_dir: str) -> None:
 def run_training(cfg) -> TrainResult:
     """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
     s = setup(cfg)
-    data = prepare_data(cfg, s.model_path)
-    model = build_model(cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path, data.renderer.stop_strings)
+    try:
+        data = prepare_data(cfg, s.model_path)
+        model = build_model(cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path, data.renderer.stop_strings)
+    except BaseException:
+        _remove_if_unused(s)
+        raise
     save_run_config(cfg, s.output_dir)
     trainer, metrics = train_model(cfg, s, data, model)
     final = save_final(trainer, cfg, data, s)
