@@ -17,10 +17,8 @@ against the GPU's dense bf16 peak), final loss; then `ratio_vs_trl[CONFIG]=X.XX`
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,7 +26,7 @@ import tempfile
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from train_throughput import CHATML_GENERATION, LORA, SHARED, CountingCollator, _records, sharegpt_like  # noqa: E402
+from train_throughput import CHATML_GENERATION, LORA, CountingCollator, _records, random_llama, sharegpt_like  # noqa: E402
 
 TINYLLAMA = dict(hidden_size=2048, num_hidden_layers=22, num_attention_heads=32, num_key_value_heads=4,
                  intermediate_size=5632, max_position_embeddings=2048)
@@ -43,21 +41,9 @@ CONFIGS = {
 
 
 def build_model(folder: str, shape: dict) -> str:
+    """TinyLlama's shape (or the dry run's), random bf16 weights, LLaMA-2's real tokenizer."""
     import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    src = os.path.join(SHARED, "tokenizers", "llama-spm")
-    os.makedirs(folder, exist_ok=True)
-    with gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f, open(os.path.join(folder, "tokenizer.json"), "wb") as g:
-        shutil.copyfileobj(f, g)
-    shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
-    tok = AutoTokenizer.from_pretrained(folder)
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, **shape)
-    model = LlamaForCausalLM(config).to(torch.bfloat16)
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return random_llama(folder, "llama-spm", shape, dtype=torch.bfloat16)
 
 
 def run_tune(a, c) -> dict:

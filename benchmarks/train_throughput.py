@@ -73,12 +73,12 @@ def sharegpt_like(path: str, n: int = 600, seed: int = 0) -> None:
         json.dump(rows, f, ensure_ascii=False)
 
 
-def qwen2_small(folder: str) -> str | None:
-    """A small random Llama carrying Qwen2's real tokenizer, or None without ../shared/tokenizers."""
+def random_llama(folder: str, tokenizer: str, shape: dict, dtype=None, **config) -> str | None:
+    """A random-init Llama of ``shape`` carrying a real tokenizer from ../shared/tokenizers (None without it)."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    src = os.path.join(SHARED, "tokenizers", "qwen2")
+    src = os.path.join(SHARED, "tokenizers", tokenizer)
     if not os.path.isdir(src):
         return None
     os.makedirs(folder, exist_ok=True)
@@ -87,11 +87,18 @@ def qwen2_small(folder: str) -> str | None:
     shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
     tok = AutoTokenizer.from_pretrained(folder)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), tie_word_embeddings=True, **SMALL,
-                                         bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id))
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), bos_token_id=tok.bos_token_id,
+                                         eos_token_id=tok.eos_token_id, **shape, **config))
+    if dtype is not None:
+        model = model.to(dtype)
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+def qwen2_small(folder: str) -> str | None:
+    """A small random Llama carrying Qwen2's real 151k tokenizer, or None without ../shared/tokenizers."""
+    return random_llama(folder, "qwen2", SMALL, tie_word_embeddings=True)
 
 
 def tiny20m() -> str:

@@ -213,23 +213,34 @@ def _valid_keys(path: str) -> list[str]:
     return [f.name for f in fields(node)] if is_dataclass(node) else []
 
 
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}? " if close else ""
+
+
 def _explain(err: Exception, overrides: list[str]) -> ConfigError:
-    """Hydra/OmegaConf errors are long; say the key and the valid choices in one line."""
+    """Hydra/OmegaConf errors are long; say the key and the valid choices in one line (with a close match)."""
     msg = f"{err}\n{err.__cause__ or ''}"
     m = re.search(r"Could not find '(\w+)/([^']*)'", msg) or re.search(r"In '[^']*': Could not find '(\w+)/([^']*)'", msg)
     if m:
         group, name = m.group(1), m.group(2)
-        return ConfigError(f"{group}={name}: unknown {group} (valid: {', '.join(group_options(group))})")
+        options = group_options(group)
+        return ConfigError(f"{group}={name}: unknown {group} ({_did_you_mean(name, options)}valid: {', '.join(options)})")
     m = re.search(r"Key '(\w+)' (?:is not in struct|not in '\w+')", msg)
     full = re.search(r"full_key: ([\w.]+)", msg)
     if m:
         key = full.group(1) if full else m.group(1)
         valid = _valid_keys(key)
-        return ConfigError(f"{key}: unknown key" + (f" (valid: {', '.join(valid)})" if valid else ""))
+        hint = _did_you_mean(key.rsplit(".", 1)[-1], valid)
+        return ConfigError(f"{key}: unknown key" + (f" ({hint}valid: {', '.join(valid)})" if valid else ""))
     m = re.search(r"Invalid value '([^']*)', expected one of \[([^\]]*)\]", msg)
     if m:
         key = full.group(1) if full else "?"
-        return ConfigError(f"{key}: {m.group(1)!r} is not one of {m.group(2)}")
+        choices = [c.strip() for c in m.group(2).split(",")]
+        return ConfigError(f"{key}: {m.group(1)!r} is not one of {m.group(2)}"
+                           + (f" ({_did_you_mean(m.group(1), choices).strip()})" if _did_you_mean(m.group(1), choices) else ""))
     m = re.search(r"Value '([^']*)' (?:of type '\w+' )?could not be converted to (\w+)", msg)
     if m:
         key = full.group(1) if full else "?"
@@ -249,9 +260,11 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
 
     _register()
     overrides = list(overrides or [])
+    chosen = recipe or _choice(overrides, "recipe")
+    if chosen and chosen not in group_options("recipe"):
+        options = group_options("recipe")
+        raise ConfigError(f"recipe={chosen}: unknown recipe ({_did_you_mean(chosen, options)}valid: {', '.join(options)})")
     if recipe:
-        if recipe not in group_options("recipe"):
-            raise ConfigError(f"recipe={recipe}: unknown recipe (valid: {', '.join(group_options('recipe'))})")
         overrides = [f"recipe={recipe}"] + overrides
     GlobalHydra.instance().clear()
     try:

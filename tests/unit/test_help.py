@@ -58,3 +58,17 @@ def test_list(kind, expected, capsys):
 def test_module_entry_point_help():
     r = subprocess.run([sys.executable, "-m", "tune.train", "--help"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "trainer.gradient_checkpointing" in r.stdout
+
+
+def test_close_matches_and_named_datasets_say_where_to_get_them():
+    from tune import compose
+    from tune.data.dataset import sources_of
+    from tune.errors import ConfigError
+
+    for override, needle in (("data.format=sharegtp", "did you mean sharegpt?"), ("template=chatm", "did you mean chatml?"),
+                             ("recipe=vicuan", "did you mean vicuna?"), ("trainer.learnig_rate=1", "did you mean learning_rate?")):
+        with pytest.raises(ConfigError, match=needle):
+            compose(None, [override])
+    with pytest.raises(ConfigError, match=r"data=sharegpt: expects .* get it from .*data_prep/sharegpt.py"):
+        sources_of(compose(None, ["data=sharegpt"]).data)
+    assert sources_of(compose(None, ["data=demo"]).data)  # bundled: works offline by name

@@ -6,6 +6,7 @@ skipped record is counted by reason; tokenisation then runs with ``Dataset.map``
 """
 from __future__ import annotations
 
+import os
 import random
 import sys
 import uuid
@@ -53,7 +54,24 @@ def sources_of(cfg) -> list[Source]:
         return sources
     if not cfg.path:
         raise ConfigError("data.path: not set (give data.path=FILE, or data=NAME from configs/data/)")
+    name = getattr(cfg, "name", None)
+    if name and not os.path.exists(cfg.path) and cfg.path == _named_path(name):  # the named set's own file
+        where = getattr(cfg, "source", "") or "its public release"
+        licence = getattr(cfg, "license", "")
+        raise ConfigError(f"data={name}: expects {cfg.path}, which is not here; get it from {where}"
+                          + (f" (licence: {licence})" if licence else "") + ", or point data.path at your copy "
+                          "(`tune list datasets` shows which ship with tune)")
     return [Source(cfg.path, cfg.format, 1.0, cfg.encoding)]
+
+
+def _named_path(name: str) -> str | None:
+    """The path configs/data/NAME.yaml gives (None when there is no such named dataset)."""
+    from omegaconf import OmegaConf
+
+    from ..config import config_dir
+
+    path = os.path.join(config_dir(), "data", f"{name}.yaml")
+    return OmegaConf.load(path).get("path") if os.path.isfile(path) else None
 
 
 def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=None):
