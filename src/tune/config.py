@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field, fields, is_dataclass, make_dataclass
-from typing import Any, List, Optional, get_type_hints
+from typing import Any, Dict, List, Optional, get_type_hints
 
 from .choices import choices
 from .data.formats import FORMATS
@@ -64,7 +64,8 @@ class DataConfig:
     streaming: bool = False                   # read lazily (files larger than memory); needs trainer.max_steps
     system: Optional[str] = None              # replaces every conversation's system prompt
     max_samples: Optional[int] = None        # keep the first N records
-    mix: List[Any] = field(default_factory=list)  # [{path, format, weight, encoding}]
+    mix: List[Any] = field(default_factory=list)  # [{path, format, weight, encoding, columns}]
+    columns: Dict[str, str] = field(default_factory=dict)  # {instruction: KEY, input: KEY, output: KEY, ...}: rename fields
     instruction_mode: InstructionMode = InstructionMode.none  # fixed: data.instruction; per_sample: one of data.instructions
     instruction: str = ""                     # "{input}" marks where the user's text goes; else it follows
     instructions: List[str] = field(default_factory=list)  # per_sample instruction mode: choices

@@ -18,7 +18,7 @@ import datasets
 
 from ..errors import ConfigError, DataError
 from .conversation import Conversation, InvalidConversation
-from .formats import detect_format, get_format
+from .formats import detect_format, get_format, remap_columns, unread_fields
 from .instructions import apply_instruction_mode
 from .labels import SegmentEncoder, build_example
 from .reading import RawRecord, expand_paths, read_records
@@ -33,6 +33,7 @@ class Source:
     format: str = "auto"
     weight: float = 1.0
     encoding: str = "utf-8"
+    columns: dict | None = None   # canonical field -> the record's key (data.columns)
 
 
 def sources_of(cfg) -> list[Source]:
@@ -50,7 +51,8 @@ def sources_of(cfg) -> list[Source]:
             if not weight > 0:
                 raise ConfigError(f"data.mix[{i}].weight: {weight} (a weight keeps round(weight x records) of the "
                                   "file: give a number above 0, or leave the file out)")
-            sources.append(Source(m["path"], m.get("format", "auto"), weight, m.get("encoding", cfg.encoding)))
+            sources.append(Source(m["path"], m.get("format", "auto"), weight, m.get("encoding", cfg.encoding),
+                                  dict(m.get("columns") or getattr(cfg, "columns", None) or {})))
         return sources
     if not cfg.path:
         raise ConfigError("data.path: not set (give data.path=FILE, or data=NAME from configs/data/)")
@@ -61,7 +63,7 @@ def sources_of(cfg) -> list[Source]:
         raise ConfigError(f"data={name}: expects {cfg.path}, which is not here; get it from {where}"
                           + (f" (licence: {licence})" if licence else "") + ", or point data.path at your copy "
                           "(`tune list datasets` shows which ship with tune)")
-    return [Source(cfg.path, cfg.format, 1.0, cfg.encoding)]
+    return [Source(cfg.path, cfg.format, 1.0, cfg.encoding, dict(getattr(cfg, "columns", None) or {}))]
 
 
 def _named_path(name: str) -> str | None:
@@ -82,13 +84,24 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=
     log = log or _stderr
     for path in expand_paths(source.path):
         records = read_records(path, source.encoding)
-        fmt_name, note = source.format, ""
+        if source.columns:
+            records = (RawRecord(r.source, r.line, remap_columns(r.record, source.columns), r.error) for r in records)
+        fmt_name, note = str(getattr(source.format, "value", source.format)), ""
         if fmt_name == "auto":
             head = list(islice(records, DETECT_SAMPLE))
-            fmt_name = detect_format([r.record for r in head])
+            sample = [r.record for r in head]
+            fmt_name = detect_format(sample)
             if fmt_name is None:
                 raise DataError("data.format=auto: no known format matches the first records; set data.format "
-                                "(e.g. alpaca, sharegpt, openai, dolly, belle, firefly, cmedqa2)", source=path)
+                                "(e.g. alpaca, sharegpt, openai, dolly, belle, firefly, cmedqa2) or map the fields "
+                                "with data.columns", source=path)
+            unread = unread_fields(fmt_name, sample)
+            if unread:
+                key, n = unread.most_common(1)[0]
+                raise DataError(f"data.format=auto: the records look like {fmt_name}, which would leave field "
+                                f"{key!r} unread (in {n} of {len(sample)} records); map it, e.g. data.columns="
+                                f"{{instruction: instruction, input: {key}, output: ...}}, or set data.format",
+                                source=path)
             note = ", auto-detected"
             log(f"tune data: {path}: data.format=auto chose {fmt_name!r}")
             records = _chain(head, records)

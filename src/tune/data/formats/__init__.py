@@ -1,9 +1,14 @@
-"""Registry of dataset formats: name -> module with ``to_conversation(record)`` and ``detect(record)``.
+"""Registry of dataset formats: name -> module with ``to_conversation(record)``, ``detect(record)`` and
+``FIELDS`` (the record keys it reads).
 
-A new format is one module here plus one line in FORMATS.
+A new format is one module here plus one line in FORMATS. Detection is honest: a format that would leave a
+field of the records unread (GPTeacher's instruction/input/response looks like dolly, which has no ``input``)
+is not chosen silently; the error names the field and how to map it (data.columns).
 """
 from __future__ import annotations
 
+import re
+from collections import Counter
 from types import ModuleType
 
 from ...errors import ConfigError
@@ -44,3 +49,32 @@ def detect_format(records: list[dict]) -> str | None:
                 votes[name] = votes.get(name, 0) + 1
                 break
     return max(votes, key=votes.get) if votes else None
+
+
+# Keys that carry no conversation text: leaving them unread loses nothing.
+METADATA = re.compile(r"^(id|idx|index|uid|\w+_id|ids|category|class|kind|department|source|lang|language|url|meta|"
+                      r"metadata|tags?|license|dataset|split|type|date|time|created_at|score|quality)$", re.IGNORECASE)
+
+
+def unread_fields(name: str, records: list) -> Counter:
+    """Keys with non-empty values that format ``name`` would not read (metadata aside), by number of records."""
+    fields = getattr(FORMATS[name], "FIELDS", None)
+    counts: Counter = Counter()
+    if fields is None:
+        return counts
+    for rec in records:
+        if isinstance(rec, dict):
+            counts.update(k for k, v in rec.items() if k not in fields and not METADATA.match(k) and v not in (None, "", [], {}))
+    return counts
+
+
+def remap_columns(record, columns) -> object:
+    """data.columns={instruction: prompt, output: response, ...}: the record with those keys renamed to the
+    names the formats read (the original keys go, so nothing is read twice)."""
+    if not columns or not isinstance(record, dict):
+        return record
+    out = {k: v for k, v in record.items() if k not in set(columns.values())}
+    for canonical, key in columns.items():
+        if key in record:
+            out[canonical] = record[key]
+    return out

@@ -7,6 +7,8 @@ from __future__ import annotations
 from ..conversation import Conversation, InvalidConversation, Message, normalise
 from ._fields import text_field
 
+FIELDS = {"instruction", "input", "output", "system", "history"}  # what to_conversation reads
+
 KEYS = {"instruction", "output"}
 
 

@@ -11,6 +11,7 @@ from ._fields import text_field
 # A speaker tag at the start of the text or of a line; BELLE writes "Human:" / "Assistant:" (ASCII or full-width colon).
 _TAG = re.compile(r"(?:^|\n)[ \t]*(Human|Assistant)[ \t]*[:：]", re.IGNORECASE)
 
+FIELDS = {"instruction", "input", "output", "system", "history"}
 
 def split_turns(text: str) -> list[Message]:
     """'Human: a\\nAssistant: b\\nHuman: c\\nAssistant:' -> [user a, assistant b, user c]; text without tags -> [user text]."""

@@ -6,6 +6,7 @@ from ..conversation import Conversation, InvalidConversation, Message, normalise
 from .alpaca import user_text
 from ._fields import text_field
 
+FIELDS = {"instruction", "context", "response", "category"}
 
 def to_conversation(record: dict) -> Conversation:
     instruction = text_field(record, "instruction")

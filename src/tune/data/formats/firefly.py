@@ -4,6 +4,7 @@ from __future__ import annotations
 from ..conversation import Conversation, InvalidConversation, Message, normalise
 from ._fields import list_field, text_field
 
+FIELDS = {"kind", "input", "target", "conversation", "system"}
 
 def to_conversation(record: dict) -> Conversation:
     if "conversation" in record:

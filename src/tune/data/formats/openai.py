@@ -8,6 +8,7 @@ import json
 from ..conversation import Conversation, InvalidConversation, Message, canonical_role, normalise
 from ._fields import list_field
 
+FIELDS = {"messages", "tools"}
 
 def _content(value, where: str) -> str:
     if value is None or isinstance(value, str):

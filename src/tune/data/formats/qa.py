@@ -7,6 +7,8 @@ from __future__ import annotations
 from ..conversation import Conversation, InvalidConversation, Message, normalise
 from ._fields import text_field
 
+FIELDS = {"question", "content", "ask", "title", "answer", "std_answer", "summary", "department"}
+
 ANSWER_KEYS = ("answer", "std_answer", "summary")
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from ..conversation import Conversation, InvalidConversation, Message, canonical_role, normalise
 from ._fields import list_field, text_field
 
+FIELDS = {"conversations", "conversation", "items", "system", "tools"}
+
 LIST_KEYS = ("conversations", "conversation", "items")
 
 
