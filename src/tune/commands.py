@@ -5,7 +5,20 @@ from .config import command_overrides, compose_command_line, group_options
 
 
 def compose_cli(overrides: list[str], command: str | None = None):
+    if command in ("chat", "generate", "eval", "export"):
+        refuse_template_override(command, overrides)
     return compose_command_line(command_overrides(command, overrides) if command else overrides)
+
+
+def refuse_template_override(command: str, overrides: list[str]) -> None:
+    """A trained model is served with the template it was trained with (its tune.json says which): a template=
+    given here would be silently ignored, so it is refused instead."""
+    from .errors import ConfigError
+
+    for o in overrides:
+        if o.lstrip("+").split("=", 1)[0] in ("template", "template.name"):
+            raise ConfigError(f"{o}: tune {command} uses the template the run was trained with (it is in the run's "
+                              "tune.json); a different one would not match the trained model (drop the override)")
 
 
 def cmd_preview(overrides: list[str]) -> int:

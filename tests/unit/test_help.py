@@ -72,3 +72,8 @@ def test_close_matches_and_named_datasets_say_where_to_get_them():
     with pytest.raises(ConfigError, match=r"data=sharegpt: expects .* get it from .*data_prep/sharegpt.py"):
         sources_of(compose(None, ["data=sharegpt"]).data)
     assert sources_of(compose(None, ["data=demo"]).data)  # bundled: works offline by name
+
+
+def test_serving_commands_refuse_a_template_they_would_ignore(capsys):
+    code, _, err = run(capsys, "chat", "checkpoint=/somewhere", "template=chatml")
+    assert code == 2 and "uses the template the run was trained with" in err and err.count("\n") == 1

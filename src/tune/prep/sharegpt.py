@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 
 from ..data.conversation import ROLE_ALIASES
@@ -111,7 +112,8 @@ def convert(args, report: PrepReport):
         body = cleaned[len(system):]
         pieces = split_long(body, count_tokens, args.max_tokens) if count_tokens else [body]
         base = {k: v for k, v in rec.items() if k not in ("conversations", "items")}
-        base.setdefault("id", f"{raw.source}:{raw.line}")
+        # a record without an id gets FILE_NAME:LINE (the name, not the path: ids must not leak the user's folders)
+        base.setdefault("id", f"{os.path.basename(raw.source)}:{raw.line}")
         for i, piece in enumerate(pieces):
             yield {**base, "id": base["id"] if len(pieces) == 1 else f"{base['id']}_{i}",
                    "conversations": system + piece}
