@@ -92,7 +92,8 @@ def run_trl(a, c) -> dict:
     trainer.data_collator = counter = CountingCollator(trainer.data_collator)
     trainer.train()
     hist = trainer.state.log_history
-    return {"tokens": counter.real, "positions": counter.positions,
+    tokens = trainer.state.num_input_tokens_seen  # the counter also saw the batch collated ahead
+    return {"tokens": tokens, "positions": tokens * counter.positions / max(counter.real, 1),
             "seconds": [h["train_runtime"] for h in hist if "train_runtime" in h][-1],
             "loss": [h["loss"] for h in hist if "loss" in h][-1], "mfu": None}
 

@@ -182,7 +182,10 @@ def run_trl(a, **overrides) -> dict:
     hist = trainer.state.log_history
     loss = [h["loss"] for h in hist if "loss" in h][-1]
     runtime = [h["train_runtime"] for h in hist if "train_runtime" in h][-1]
-    return _result(counter.real, counter.positions, runtime, loss)
+    # the dataloader collates one batch ahead, so the counter saw more batches than were trained: the trained
+    # tokens are the Trainer's own count; the counter gives the padding share
+    tokens = trainer.state.num_input_tokens_seen
+    return _result(tokens, tokens * counter.positions / max(counter.real, 1), runtime, loss)
 
 
 def run_trl_matched(a) -> dict:
