@@ -47,6 +47,9 @@ def test_log_rows_and_final_line_carry_tokens_per_second_and_mfu(tmp_path, capsy
     logged = [r for r in rows if "loss" in r]
     assert logged and all(isinstance(r["mfu"], float) and 0 < r["mfu"] < 1 for r in logged)
     assert all(r["tokens_per_second"] > 0 and 0 <= r["padding_fraction"] < 1 for r in logged)
-    last = capsys.readouterr().err.strip().splitlines()[-1]
+    captured = capsys.readouterr()
+    last = captured.err.strip().splitlines()[-1]
     assert last.startswith("tune: done:") and "trained tokens/s" in last and "MFU" in last
+    printed = [json.loads(line) for line in (captured.out + captured.err).splitlines() if line.startswith('{"loss"')]
+    assert printed and all(isinstance(r["loss"], float) for r in printed)  # numbers, not '1.817'-style strings
     assert result.metrics["mfu"] > 0

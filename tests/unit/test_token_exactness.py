@@ -29,14 +29,14 @@ from tune.data.templates import TEMPLATES, get_template, template_names, to_jinj
 from tune.models.tiny import CHATML_JINJA
 from tune.models.vocab import add_control_tokens
 
-SAMPLES = {  # file -> (format, encoding); files with no conversation text (ids only, nested seeds) are not here
+SAMPLES = {  # file -> (format, encoding[, data.columns]); files with no conversation text (ids only, nested seeds) are not here
     "alpaca/alpaca_en_demo.json": ("alpaca", "utf-8"),
     "alpaca/alpaca_zh_demo.json": ("alpaca", "utf-8"),
     "alpaca/identity.json": ("alpaca", "utf-8"),
     "alpaca/torchtune_alpaca_tiny.json": ("alpaca", "utf-8"),
-    "alpaca/gpteacher_codegen_instruct.json": ("auto", "utf-8"),
-    "alpaca/gpteacher_roleplay_instruct.json": ("auto", "utf-8"),
-    "alpaca/gpteacher_toolformer_similarity_0.6.json": ("auto", "utf-8"),
+    "alpaca/gpteacher_codegen_instruct.json": ("auto", "utf-8", {"output": "response"}),  # keeps input
+    "alpaca/gpteacher_roleplay_instruct.json": ("auto", "utf-8", {"output": "response"}),  # keeps input
+    "alpaca/gpteacher_toolformer_similarity_0.6.json": ("auto", "utf-8", {"output": "response"}),  # keeps input
     "huatuo/llama_data.json": ("huatuo", "utf-8"),
     "huatuo/huatuo_liver_cancer.json": ("alpaca", "utf-8"),
     "belle_eval/eval_set.json": ("qa", "utf-8"),
@@ -102,10 +102,11 @@ def build(tokenizer, template: str, rel: str, records: int):
     path = SHARED_DATA / rel
     if not path.exists():
         pytest.skip(f"real sample {path} not present")
-    fmt, encoding = SAMPLES[rel]
+    fmt, encoding, *columns = SAMPLES[rel]
     cfg = SimpleNamespace(path=str(path), format=fmt, encoding=encoding, on_error="skip", max_length=10 ** 7,
                           train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=records,
-                          mix=[], instruction_mode="none", instruction="", instructions=[])
+                          mix=[], instruction_mode="none", instruction="", instructions=[],
+                          columns=columns[0] if columns else {})
     return build_dataset(cfg, tokenizer, get_template(template, tokenizer), log=lambda m: None)
 
 

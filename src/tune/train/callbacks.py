@@ -5,6 +5,7 @@ import json
 import os
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
 
 from .checkpoints import rotate_checkpoints, write_marker
 from .loss import perplexity
@@ -26,6 +27,16 @@ class MetricsFileCallback(TrainerCallback):
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(row) + "\n")
+
+
+class NumericProgressCallback(ProgressCallback):
+    """The progress bar, with log rows printed as JSON numbers ({"loss": 1.817}), not the strings transformers
+    writes ({'loss': '1.817'}), so a row can be pasted into a script."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and self.training_bar is not None and logs:
+            row = {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in logs.items() if k != "total_flos"}
+            self.training_bar.write(json.dumps(row))
 
 
 class CheckpointMarkerCallback(TrainerCallback):

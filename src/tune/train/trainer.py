@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 
 from transformers import Trainer
+from transformers.trainer_callback import ProgressCallback
 
 from ..data.batching import GlobalBatchLengthSampler, example_lengths
+from .callbacks import NumericProgressCallback
 from .loss import labelled_token_loss
 from .throughput import ThroughputMeter, batch_counts, cpu_peak_flops, model_shape, peak_flops
 
@@ -18,6 +20,8 @@ class TuneTrainer(Trainer):
     def __init__(self, *args, loss_chunk_tokens: int = 0, group_by_length: bool = True,
                  peak_tflops: float | None = None, compute_dtype=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.pop_callback(ProgressCallback) is not None:
+            self.add_callback(NumericProgressCallback)
         self.loss_chunk_tokens = loss_chunk_tokens
         self.group_by_length = group_by_length
         self.compute_dtype = compute_dtype
