@@ -107,3 +107,16 @@ def test_misaligned_hidden_states_leave_the_head_alone():
     keep = _KeepLabelledPositions(torch.ones(2, 5, dtype=torch.bool))
     assert keep(None, (torch.zeros(2, 6, 3),)) is None and keep.hidden is None
     assert keep(None, (torch.zeros(2, 5, 3),))[0].shape == (2, 0, 3) and keep.hidden.shape == (10, 3)
+
+
+def test_wrappers_are_seen_through(tiny_model):
+    """DDP/DeepSpeed wrap the model in `.module`: the head and the vocabulary come from the model inside (a
+    DeepSpeed engine's own `config` is DeepSpeed's, which would lose the chunk size)."""
+    class Engine(torch.nn.Module):
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+            self.config = object()
+
+    head, vocab = output_head(Engine(tiny_model))
+    assert head is tiny_model.get_output_embeddings() and vocab == tiny_model.config.vocab_size

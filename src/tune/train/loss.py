@@ -56,8 +56,8 @@ def output_head(model):
     """(head, vocabulary size): the module that turns hidden states into logits (lm_head, or peft's wrapper
     around it), or (None, 0) where the model transforms logits after it."""
     inner = model
-    while hasattr(inner, "module") and not hasattr(inner, "get_output_embeddings"):
-        inner = inner.module  # DDP / DeepSpeed engine
+    while isinstance(getattr(inner, "module", None), torch.nn.Module):
+        inner = inner.module  # DDP / DeepSpeed engine / FSDP: the HF (or peft) model, whose config is the model's
     config = getattr(inner, "config", None)
     get = getattr(inner, "get_output_embeddings", None)
     if config is None or get is None or any(getattr(config, k, None) not in (None, 1, 1.0) for k in _LOGIT_POSTPROCESSING):

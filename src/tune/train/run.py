@@ -261,6 +261,8 @@ def setup(cfg) -> Setup:
     lock, created = None, not os.path.exists(output_dir)
     if is_main_process():
         occupied = holds_a_run(output_dir) if plan.checkpoint is None else None
+        if occupied and str(cfg.trainer.resume).lower() == "auto" and "finished" not in occupied:
+            occupied = None  # resume=auto on a run killed before its first complete checkpoint: start it over
         if occupied:
             raise ConfigError(f"trainer.output_dir: {output_dir!r} already holds {occupied}; choose another "
                               f"trainer.output_dir, or trainer.resume={output_dir} to continue it")
