@@ -74,3 +74,18 @@ def test_mix_weights_are_counted_and_checked(tmp_path):
             sources_of(compose(None, [f"+data.mix=[{{path: {path}, {bad}}}]"]).data)
     with pytest.raises(ConfigError, match=r"data.mix\[0\]: needs a path"):
         sources_of(compose(None, ["+data.mix=[{format: alpaca}]"]).data)
+
+
+def test_files_tune_cannot_read_are_one_line_naming_the_file(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    broken_gz = tmp_path / "d.jsonl.gz"
+    broken_gz.write_bytes(b"garbage")
+    ok = tmp_path / "ok.jsonl"
+    ok.write_text(json.dumps(REC) + "\n")
+    for overrides, needle in (([f"data.path={empty}"], "holds no records"),
+                              ([f"data.path={broken_gz}"], "not a complete gzip file"),
+                              ([f"data.path={ok}", "data.encoding=nope-enc"], "unknown text encoding")):
+        with pytest.raises(DataError, match=needle) as err:
+            load_conversations(sources_of(compose(None, overrides).data)[0])
+        assert str(err.value).count("\n") == 0

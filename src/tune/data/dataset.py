@@ -89,6 +89,8 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=
         fmt_name, note = str(getattr(source.format, "value", source.format)), ""
         if fmt_name == "auto":
             head = list(islice(records, DETECT_SAMPLE))
+            if not head:
+                raise DataError("the file holds no records", source=path)
             sample = [r.record for r in head]
             fmt_name = detect_format(sample)
             if fmt_name is None:

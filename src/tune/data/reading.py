@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -85,6 +86,12 @@ def read_records(path: str, encoding: str = "utf-8") -> Iterator[RawRecord]:
             yield from _read_json(path, encoding)
     except UnicodeDecodeError as err:
         raise _decode_error(path, err, encoding) from None
+    except LookupError:
+        raise DataError(f"unknown text encoding {encoding!r}; set data.encoding (utf-8, gb18030, utf-16 ...)",
+                        source=path) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise DataError(f"not a complete gzip file ({err}); re-download it or give the uncompressed file",
+                        source=path) from None
 
 
 def _read_csv(path: str, encoding: str, delimiter: str) -> Iterator[RawRecord]:
