@@ -41,25 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     if command not in commands:
         print(f"tune: unknown command {command!r} (valid: {', '.join(sorted(commands))})", file=sys.stderr)
         return 2
-    if command in COMMAND_SECTIONS_KNOWN:
-        from .config_help import split_flags
+    from .config_help import COMMAND_SECTIONS, describe, split_flags
+
+    if command in COMMAND_SECTIONS:
         overrides, want_help, want_print = split_flags(overrides)
         if want_help or want_print:
             return exit_status(lambda: describe(command, overrides, want_help), debug_requested(overrides))
     return exit_status(lambda: commands[command](overrides), debug_requested(overrides))
-
-
-COMMAND_SECTIONS_KNOWN = ("train", "preview", "export", "chat", "generate", "eval")
-
-
-def describe(command: str, overrides: list[str], want_help: bool) -> int:
-    """--help / --print-config: compose only (the config is checked as a run would check it), load nothing."""
-    from .config import command_overrides, compose_command_line
-    from .config_help import command_help, print_config
-
-    cfg = compose_command_line(command_overrides(command, overrides) if command != "train" else overrides)
-    print(command_help(command, cfg) if want_help else print_config(cfg))
-    return 0
 
 
 if __name__ == "__main__":

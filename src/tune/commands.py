@@ -118,7 +118,8 @@ def list_items(kind: str) -> list[tuple[str, str]]:
         for n in group_options("data"):
             d = compose(None, [f"data={n}"]).data
             where = "bundled" if d.path and os.path.exists(d.path) else f"expects {d.path}"
-            rows.append((n, f"format {d.format.value}; {where}" + (f"; {_yaml_comment('data', n)}" if _yaml_comment("data", n) else "")))
+            note = _yaml_comment("data", n)
+            rows.append((n, f"format {d.format.value}; {where}" + (f"; {note}" if note else "")))
         return rows
     raise ConfigError(f"tune list {kind}: unknown (valid: templates, formats, methods, recipes, datasets)")
 

@@ -239,9 +239,8 @@ def _explain(err: Exception, overrides: list[str]) -> ConfigError:
     m = re.search(r"Invalid value '([^']*)', expected one of \[([^\]]*)\]", msg)
     if m:
         key = full.group(1) if full else "?"
-        choices = [c.strip() for c in m.group(2).split(",")]
-        return ConfigError(f"{key}: {m.group(1)!r} is not one of {m.group(2)}"
-                           + (f" ({_did_you_mean(m.group(1), choices).strip()})" if _did_you_mean(m.group(1), choices) else ""))
+        hint = _did_you_mean(m.group(1), [c.strip() for c in m.group(2).split(",")]).strip()
+        return ConfigError(f"{key}: {m.group(1)!r} is not one of {m.group(2)}" + (f" ({hint})" if hint else ""))
     m = re.search(r"Value '([^']*)' (?:of type '\w+' )?could not be converted to (\w+)", msg)
     if m:
         key = full.group(1) if full else "?"

@@ -109,6 +109,14 @@ def command_help(command: str, cfg) -> str:
                       *lines])
 
 
+def describe(command: str, overrides: list[str], want_help: bool) -> int:
+    """--help / --print-config for ``tune COMMAND`` and ``python -m tune.train``: compose only (the config is
+    checked as a run would check it), load nothing."""
+    cfg = c.compose_command_line(c.command_overrides(command, overrides))
+    print(command_help(command, cfg) if want_help else print_config(cfg))
+    return 0
+
+
 def print_config(cfg) -> str:
     from omegaconf import OmegaConf
     return OmegaConf.to_yaml(cfg, resolve=True)

@@ -18,6 +18,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+from ..models.tiny import default_cache_dir
 from .reading import expand_paths
 from .summary import DataSummary
 
@@ -27,11 +28,8 @@ FORMAT_VERSION = 1
 
 
 def default_cache_root() -> str:
-    """$TUNE_DATASETS_CACHE, else datasets/ under $TUNE_CACHE (default ~/.cache/tune)."""
-    if os.environ.get("TUNE_DATASETS_CACHE"):
-        return os.environ["TUNE_DATASETS_CACHE"]
-    root = os.environ.get("TUNE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "tune"))
-    return os.path.join(root, "datasets")
+    """$TUNE_DATASETS_CACHE, else datasets/ under tune's cache folder ($TUNE_CACHE, default ~/.cache/tune)."""
+    return os.environ.get("TUNE_DATASETS_CACHE") or os.path.join(default_cache_dir(), "datasets")
 
 
 def _file_digest(path: str) -> str:

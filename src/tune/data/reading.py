@@ -46,10 +46,17 @@ def expand_paths(path: str) -> list[str]:
     return files
 
 
+def _codec(encoding: str) -> str:
+    """data.encoding as Python decodes it: UTF-8 with or without a BOM."""
+    return "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+
+
+def _open_bytes(path: str):
+    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+
+
 def _open_text(path: str, encoding: str) -> io.TextIOBase:
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    raw = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding=enc, newline="")
+    return io.TextIOWrapper(_open_bytes(path), encoding=_codec(encoding), newline="")
 
 
 def _decode_error(path: str, err: UnicodeDecodeError, encoding: str) -> DataError:
@@ -57,10 +64,9 @@ def _decode_error(path: str, err: UnicodeDecodeError, encoding: str) -> DataErro
     decoded again from the start, incrementally, to find the absolute byte offset and its line."""
     import codecs
 
-    enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    decoder = codecs.getincrementaldecoder(enc)()
+    decoder = codecs.getincrementaldecoder(_codec(encoding))()
     offset, line = 0, 1
-    with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as raw:
+    with _open_bytes(path) as raw:
         for block in iter(lambda: raw.read(1 << 16), b""):
             try:
                 decoder.decode(block)

@@ -210,9 +210,13 @@ UNUSABLE_IF_CHANGED = ("model.name_or_path", "model.tiny", "method.name", "metho
                        "method.trainable_layers", "method.use_dora", "template.name")
 
 
+def holds_finished_run(output_dir: str) -> bool:
+    return os.path.isdir(os.path.join(output_dir, "model"))
+
+
 def holds_a_run(output_dir: str) -> str | None:
     """What shows ``output_dir`` already holds a run (its final model, checkpoints, metrics), or None."""
-    if os.path.isdir(os.path.join(output_dir, "model")):
+    if holds_finished_run(output_dir):
         return "a finished run (model/)"
     if glob.glob(os.path.join(glob.escape(output_dir), "checkpoint-*")):
         return "checkpoints"

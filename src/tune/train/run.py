@@ -20,8 +20,8 @@ from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
-from .checkpoints import (LOCK_FILE, compare_resumed_config, holds_a_run, lock_output_dir, plan_resume,
-                          replace_dir_atomically, step_of)
+from .checkpoints import (LOCK_FILE, compare_resumed_config, holds_a_run, holds_finished_run, lock_output_dir,
+                          plan_resume, replace_dir_atomically, step_of)
 from .loss import causal_lm_loss, perplexity
 from .trainer import TuneTrainer
 from .precision import compute_dtype, resolve_precision
@@ -261,7 +261,7 @@ def setup(cfg) -> Setup:
     lock, created = None, not os.path.exists(output_dir)
     if is_main_process():
         occupied = holds_a_run(output_dir) if plan.checkpoint is None else None
-        if occupied and str(cfg.trainer.resume).lower() == "auto" and "finished" not in occupied:
+        if occupied and str(cfg.trainer.resume).lower() == "auto" and not holds_finished_run(output_dir):
             occupied = None  # resume=auto on a run killed before its first complete checkpoint: start it over
         if occupied:
             raise ConfigError(f"trainer.output_dir: {output_dir!r} already holds {occupied}; choose another "
@@ -289,6 +289,8 @@ def train_model(cfg, s: Setup, data: TrainData, model):
     """transformers.Trainer with tune's loss and callbacks; resumes as trainer.resume says. Returns the trainer
     and the metrics (with eval loss and perplexity when data is held out)."""
     metrics_path = os.path.join(s.output_dir, METRICS_FILE)
+    # TuneTrainer computes the loss itself; compute_loss_func still tells transformers versions without
+    # loss_is_scaled_for_ga that the loss is already normalised over the step
     trainer = TuneTrainer(model=model, args=s.args, train_dataset=data.train, eval_dataset=data.eval,
                           data_collator=data.collator, processing_class=data.tokenizer, compute_loss_func=causal_lm_loss,
                           callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback(cfg.trainer.save_total_limit)],

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..models.tiny import default_cache_dir
+
 # Dense (not sparse) bf16 tensor-core peaks in TFLOPs from the vendors' data sheets; fp16 for GPUs without
 # bf16. Matched by substring of torch.cuda.get_device_name(), first match wins (longer names first).
 GPU_PEAK_TFLOPS = (
@@ -63,20 +65,16 @@ def batch_counts(inputs: dict, labels: torch.Tensor) -> tuple[int, int, int, int
     labelled = int(labels[:, 1:].ne(-100).sum())
     mask = inputs.get("attention_mask")
     if mask is not None:
-        lengths = mask.sum(dim=1).tolist()
-    else:
-        lengths = []
+        lengths = mask.sum(dim=1)
+    else:  # packed: an example starts where position_ids is 0; positions from num_real_tokens on are padding
         pos = inputs.get("position_ids")
-        rows = pos.tolist() if pos is not None else [list(range(ids.shape[1]))] * ids.shape[0]
+        pos = pos if pos is not None else torch.arange(ids.shape[1], device=ids.device).expand_as(ids)
         real_rows = inputs.get("num_real_tokens")
-        for r, row in enumerate(rows):
-            starts = [i for i, p in enumerate(row) if p == 0] + [len(row)]
-            segs = [b - a for a, b in zip(starts, starts[1:])]
-            n_real = int(real_rows[r]) if real_rows is not None else len(row)
-            while segs and sum(segs) > n_real:  # drop the padding pseudo-example at the tail
-                segs.pop()
-            lengths += segs
-    return positions, int(sum(lengths)), labelled, int(sum(n * n for n in lengths))
+        real = (torch.arange(ids.shape[1], device=ids.device) < real_rows.to(ids.device)[:, None]
+                if real_rows is not None else torch.ones_like(ids, dtype=torch.bool))
+        example = torch.cumsum(pos.eq(0).flatten(), 0)  # one id per example, across rows
+        lengths = torch.bincount(example[real.flatten()])
+    return positions, int(lengths.sum()), labelled, int(lengths.pow(2).sum())
 
 
 class ThroughputMeter:
@@ -87,7 +85,7 @@ class ThroughputMeter:
         self.peak_flops = peak_flops
         self.window = torch.zeros(4, dtype=torch.float64)   # positions, real, labelled, sum len^2
         self.total = torch.zeros(4, dtype=torch.float64)
-        self.window_start = self.run_start = None
+        self.window_start = None
         self.total_seconds = 0.0
 
     def add(self, counts) -> None:
@@ -129,8 +127,7 @@ def gpu_peak_flops(name: str) -> float | None:
 
 
 def _cache_file() -> str:
-    root = os.environ.get("TUNE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "tune"))
-    return os.path.join(root, "cpu_peak_flops.json")
+    return os.path.join(default_cache_dir(), "cpu_peak_flops.json")
 
 
 def _cpu_name() -> str:
