@@ -181,6 +181,8 @@ def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
     (["trainer.precision=fp16"], "needs a GPU"),
     (["data.path=/no/such.json"], "no such file"),
     (["trainer.use_liger_kernel=true"], "no GPU"),
+    (["deepspeed=zero2"], "needs a launcher"),
+    (["method=lora", "method.target_modules=[nope_proj]"], "nope_proj not in this model (its linear layers: "),
     (["model.attn_implementation=flash_attention_2"], "GPUs only"),
 ])
 def test_errors_are_one_line_with_exit_2(args, needle, tmp_path):

@@ -115,3 +115,10 @@ def test_a_final_save_cut_between_renames_is_completed(left, tmp_path):
     path, meta = find_model_dir(str(tmp_path))
     assert path.endswith("model") and meta["which"] == left[0]  # the new model when it is complete
     assert recover_final_dir(str(tmp_path)) is False  # nothing left to do
+
+
+def test_an_empty_model_folder_is_one_line(tmp_path):
+    from tune.models.load import load_tokenizer_from
+
+    with pytest.raises(ConfigError, match="is empty"):
+        load_tokenizer_from(str(tmp_path))

@@ -46,6 +46,21 @@ def lora_config(method_cfg, trainable_tokens: dict | None = None):
                       trainable_token_indices=trainable_tokens or None)
 
 
+def check_target_modules(model, targets: list[str]) -> None:
+    """Every named target must be a module of the model (peft's own error names no alternative): one line listing
+    the model's linear layer names."""
+    import torch
+
+    if targets == ["all-linear"]:
+        return
+    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if n}
+    missing = [t for t in targets if t not in names]
+    if missing:
+        linear = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
+        raise ConfigError(f"method.target_modules: {', '.join(missing)} not in this model (its linear layers: "
+                          f"{', '.join(linear)}; or [all-linear])")
+
+
 def attach(model, method_cfg, new_token_ids=()):
     """A fresh LoRA adapter, or the one in method.init_adapter to continue training (Chinese-Vicuna style).
 
@@ -59,6 +74,7 @@ def attach(model, method_cfg, new_token_ids=()):
         if not os.path.isdir(method_cfg.init_adapter):
             raise ConfigError(f"method.init_adapter: folder {method_cfg.init_adapter!r} not found")
         return PeftModel.from_pretrained(model, method_cfg.init_adapter, is_trainable=True)
+    check_target_modules(model, list(method_cfg.target_modules))
     trainable = {name: list(new_token_ids) for name in embedding_module_names(model)} if new_token_ids else None
     model = get_peft_model(model, lora_config(method_cfg, trainable))
     if trainable:

@@ -30,6 +30,9 @@ def load_tokenizer(model_cfg, path: str | None = None):
 def load_tokenizer_from(path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
+    if os.path.isdir(path) and not os.listdir(path):
+        raise ConfigError(f"model.name_or_path: folder {path!r} is empty (give a Hugging Face model folder: config.json, "
+                          "weights and tokenizer files)")
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except OSError as err:

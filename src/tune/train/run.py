@@ -107,6 +107,10 @@ def check_compatibility(cfg) -> None:
     """Combinations known not to work, refused up front with one line (each method knows its own)."""
     get_method(cfg.method.name).check(cfg)
     check_accelerator_options(cfg)
+    if cfg.deepspeed.name != "none" and "LOCAL_RANK" not in os.environ:
+        # without a launcher DeepSpeed looks for MPI to find its ranks and fails with an import error
+        raise ConfigError(f"deepspeed={cfg.deepspeed.name}: needs a launcher that starts the ranks (accelerate launch "
+                          f"--num_processes N -m tune.train ... deepspeed={cfg.deepspeed.name}), or deepspeed=none")
 
 
 def check_resume_safety(cfg, checkpoint: str | None) -> None:
