@@ -33,7 +33,7 @@ def chat(checkpoint: str, messages: list[dict], max_new_tokens: int = 128, tempe
     return generate_replies(trained.model, trained.tokenizer, trained.renderer, [conv], max_new_tokens, temperature)[0]
 
 
-def export(checkpoint: str, out: str, trust_remote_code: bool = False) -> str:
-    """Merge and save a standalone model (same as `tune export`)."""
+def export(checkpoint: str, out: str, trust_remote_code: bool = False, dtype: str = "auto") -> str:
+    """Merge and save a standalone model (same as `tune export`; dtype: auto = the base checkpoint's)."""
     from .infer.export import export_model
-    return export_model(checkpoint, out, trust_remote_code)
+    return export_model(checkpoint, out, trust_remote_code, dtype)

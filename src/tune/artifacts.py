@@ -22,14 +22,24 @@ def recover_final_dir(output_dir: str) -> bool:
     return False
 
 
-def run_meta(cfg, added_tokens=(), base_model: str | None = None) -> dict:
+def run_meta(cfg, added_tokens=(), base_model: str | None = None, precision: str | None = None) -> dict:
     """The TUNE_META contents for a resolved training config (an OmegaConf DictConfig); ``base_model``: the
-    model's resolved folder, when the caller has it."""
+    model's resolved folder, ``precision``: the resolved training precision, when the caller has them.
+
+    ``base_dtype`` is the dtype the base checkpoint is stored in (tune export writes that back by default);
+    ``base_gguf`` the GGUF file a dequantised base came from."""
     from omegaconf import OmegaConf
 
     from .methods import get_method
-    from .models.load import resolve_model_path
+    from .models.gguf import gguf_source
+    from .models.load import checkpoint_dtype, resolve_model_path
 
-    return {"method": cfg.method.name, "template": cfg.template.name, "base_model": base_model or resolve_model_path(cfg.model),
+    base = base_model or resolve_model_path(cfg.model)
+    meta = {"method": cfg.method.name, "template": cfg.template.name, "base_model": base,
+            "base_dtype": checkpoint_dtype(base), "precision": precision,
             "adapter": get_method(cfg.method.name).ADAPTER, "added_tokens": list(added_tokens),
             "config": OmegaConf.to_container(cfg, resolve=True)}
+    source = gguf_source(base)
+    if source:
+        meta["base_gguf"] = source
+    return meta

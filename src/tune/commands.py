@@ -39,7 +39,7 @@ def cmd_export(overrides: list[str]) -> int:
     cfg = full.export
     if not cfg.out:
         raise ConfigError("out: not set (tune export checkpoint=DIR out=DIR)")
-    print(f"tune: exported {export_model(cfg.checkpoint, cfg.out, full.model.trust_remote_code)}")
+    print(f"tune: exported {export_model(cfg.checkpoint, cfg.out, full.model.trust_remote_code, str(cfg.dtype))}")
     return 0
 
 

@@ -133,6 +133,7 @@ class PreviewConfig:
 class ExportConfig:
     checkpoint: Optional[str] = None          # a training output folder, its model/ folder or a checkpoint-N
     out: Optional[str] = None                 # the standalone model's folder
+    dtype: Precision = Precision.auto         # the weights' dtype: auto (the base checkpoint's) | bf16 | fp16 | fp32
 
 
 @dataclass

@@ -78,3 +78,28 @@ def _mark_contents(text: str, contents: list[str], labelled: bool = False, turn:
         out += [Segment(text[pos:at], labelled, turn=turn), Segment(content, labelled, literal=True, turn=turn)]
         pos = at + len(content)
     return out + [Segment(text[pos:], labelled, turn=turn)]
+
+
+PROBE = [{"role": "user", "content": "What is 2 + 2?"}, {"role": "assistant", "content": "4."},
+         {"role": "user", "content": "And 3 + 3?"}, {"role": "assistant", "content": "6."}]
+
+
+def own_template_difference(renderer, tokenizer) -> str | None:
+    """Where a named template renders a conversation differently from the tokenizer's own chat_template: one line
+    with the first difference, or None when they agree (or the tokenizer has no template to compare with).
+    The exported model carries the training template, so the user should know it replaces the model's own."""
+    own_template = getattr(tokenizer, "chat_template", None)
+    if not own_template or renderer.name == TokenizerTemplateRenderer.name:
+        return None
+    try:
+        own = tokenizer.apply_chat_template(PROBE, tokenize=False)
+    except Exception:  # a Jinja template that raises on this probe (role rules, ...): nothing to compare
+        return None
+    ours = renderer.render_text(Conversation.from_dicts(PROBE))
+    if own == ours:
+        return None
+    at = next((i for i, (a, b) in enumerate(zip(ours, own)) if a != b), min(len(ours), len(own)))
+    start = max(0, at - 12)
+    return (f"tune: template={renderer.name} renders differently from the model's own chat_template, which the trained "
+            f"model will no longer carry (template=tokenizer keeps it); first difference at character {at}: "
+            f"template={renderer.name} has {ours[start:at + 30]!r}, the model's own {own[start:at + 30]!r}")

@@ -12,7 +12,7 @@ from ..artifacts import FINAL_DIR, TUNE_META, recover_final_dir, run_meta
 from ..data.templates import get_template
 from ..errors import ConfigError
 from ..methods import get_method
-from ..models.load import load_causal_lm, load_tokenizer_from
+from ..models.load import load_causal_lm, load_tokenizer_from, torch_dtype
 from ..models.vocab import grow_embeddings, set_generation_stops
 
 
@@ -72,12 +72,29 @@ def load_base(meta: dict, dtype, remote: bool, dequantize: bool, tokenizer=None)
     return base
 
 
+def run_precision(meta: dict) -> str:
+    """The precision the run trained in (tune.json records it; fp32, which serves any run, for runs before that)."""
+    return meta.get("precision") or "fp32"
+
+
+def restore_base(meta: dict) -> None:
+    """A base dequantised from GGUF whose cached folder was cleared is rebuilt from the GGUF file, if still there."""
+    source = meta.get("base_gguf")
+    if source and not os.path.isdir(meta["base_model"]) and os.path.isfile(source["file"]):
+        from ..models.gguf import dequantized_folder
+
+        meta["base_model"] = dequantized_folder(source["file"], log=lambda m: print(m, file=sys.stderr))
+
+
 def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_code: bool = False) -> Trained:
     """Model (adapter applied, or merged when merge=True), tokenizer and the training renderer.
 
     ``trust_remote_code`` is the caller's own grant (the command line's model.trust_remote_code): a saved run never
     grants it to itself, since a run folder received from someone else would then execute its auto_map code."""
     path, meta = find_model_dir(checkpoint)
+    if dtype is None:  # serve in the dtype the run computed in, never in whatever the base checkpoint stores
+        dtype = torch_dtype(run_precision(meta))
+    restore_base(meta)
     needs_remote = bool(meta.get("config", {}).get("model", {}).get("trust_remote_code", False))
     if needs_remote and not trust_remote_code:
         raise ConfigError(f"checkpoint: {checkpoint!r} was trained with model.trust_remote_code=true, so loading it runs "

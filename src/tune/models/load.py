@@ -1,10 +1,20 @@
 """Load a tokenizer and a causal LM from the tiny default, a local folder, or a hub id."""
 from __future__ import annotations
 
+import json
 import os
+import sys
 
 from ..errors import ConfigError
+from .gguf import dequantized_folder, gguf_file_of, gguf_source, weight_type_label
 from .tiny import tiny_model_dir
+
+
+def _log(msg: str) -> None:
+    from ..distributed import is_main_process
+
+    if is_main_process():
+        print(msg, file=sys.stderr, flush=True)
 
 
 def resolve_model_path(model_cfg) -> str:
@@ -15,6 +25,9 @@ def resolve_model_path(model_cfg) -> str:
         return tiny_model_dir(hidden_size=t.hidden_size, num_layers=t.num_layers, num_heads=t.num_heads,
                               num_kv_heads=t.num_kv_heads, intermediate_size=t.intermediate_size,
                               vocab_size=t.vocab_size, seed=t.seed)
+    gguf_path = gguf_file_of(path)
+    if gguf_path:
+        return dequantized_folder(gguf_path, log=_log)
     if os.path.isdir(os.path.expanduser(path)):
         return os.path.expanduser(path)
     if path.startswith((".", "/", "~")) or path.count("/") > 1 or os.path.exists(path):
@@ -67,3 +80,25 @@ def torch_dtype(precision: str):
     import torch
 
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+
+
+def checkpoint_dtype(path: str) -> str | None:
+    """The dtype a model folder's weights are stored in (config.json's dtype, or torch_dtype before transformers
+    5), as a precision name: bf16 / fp16 / fp32; None when the folder does not say."""
+    try:
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        return None
+    name = str(config.get("dtype") or config.get("torch_dtype") or "").replace("torch.", "")
+    return {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(name)
+
+
+def describe_source(path: str) -> str:
+    """Where a resolved model folder's weights come from, for the start line: the GGUF they were dequantised
+    from (so nobody mistakes them for the original), or the folder itself."""
+    source = gguf_source(path)
+    if source:
+        return (f"{path}, weights dequantised from {weight_type_label(source['file_type'])} "
+                f"GGUF {source['file']}")
+    return path

@@ -14,6 +14,7 @@ from typing import Any
 from ..artifacts import FINAL_DIR, TUNE_META, run_meta
 from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
+from ..data.tokenizer_template import own_template_difference
 from ..errors import ConfigError
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
@@ -145,11 +146,18 @@ def check_accelerator_options(cfg) -> None:
 def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path: str | None = None,
                 stop_strings=()):
     """The model with the method applied; embeddings grown for tokens added to the tokenizer, their rows trainable."""
+    import torch
+
     method = get_method(cfg.method.name)
     dtype = compute_dtype(precision)
-    load_dtype = None if method.KEEP_FP32_MASTER else dtype
+    # The checkpoint's storage dtype never decides the training dtype (transformers 5 reads dtype=None as "the
+    # checkpoint's"): full/freeze keep fp32 master weights and autocast computes; adapters load the frozen base
+    # in the compute dtype.
+    load_dtype = torch.float32 if method.KEEP_FP32_MASTER else dtype
     kwargs = method.load_kwargs(cfg.method, dtype)
-    model = load_model(cfg.model, torch_dtype=load_dtype, path=model_path, **kwargs)
+    path = model_path or resolve_model_path(cfg.model)
+    log(start_line(path, method, load_dtype, precision, quantised="quantization_config" in kwargs))
+    model = load_model(cfg.model, torch_dtype=load_dtype, path=path, **kwargs)
     model.config.use_cache = False  # training: no KV cache (needed for packed masks and checkpointing)
     new_ids = tokenizer.convert_tokens_to_ids(list(added_tokens)) if added_tokens else []
     if tokenizer is not None and grow_embeddings(model, len(tokenizer)):
@@ -161,6 +169,22 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     log(f"tune: method={cfg.method.name}: trainable parameters {trainable:,} of {total:,} "
         f"({100 * trainable / max(total, 1):.2f}%)")
     return model
+
+
+def start_line(path: str, method, load_dtype, precision: str, quantised: bool) -> str:
+    """Which dtype the checkpoint stores, which holds the weights in training and which computes."""
+    from ..models.load import checkpoint_dtype, describe_source
+
+    held = {"torch.float32": "fp32", "torch.bfloat16": "bf16", "torch.float16": "fp16"}[str(load_dtype)]
+    if method.KEEP_FP32_MASTER:
+        weights = "weights held in fp32 (master copy)"
+    elif quantised:
+        weights = "frozen base quantised by bitsandbytes (its other weights " + held + "), adapter weights fp32"
+    else:
+        weights = f"frozen base held in {held}, adapter weights fp32"
+    compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and method.KEEP_FP32_MASTER else "")
+    return (f"tune: model {describe_source(path)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
+            f"{weights}; {compute}")
 
 
 def parameter_checksum(model) -> str:
@@ -199,7 +223,7 @@ def save_final(trainer, cfg, data: TrainData, s: Setup) -> str:
             tokenizer.chat_template = to_jinja(renderer)
         tokenizer.save_pretrained(tmp)
         with open(os.path.join(tmp, TUNE_META), "w", encoding="utf-8") as f:
-            json.dump(run_meta(cfg, data.added_tokens, s.model_path), f, indent=1, ensure_ascii=False, default=str)
+            json.dump(run_meta(cfg, data.added_tokens, s.model_path, s.precision), f, indent=1, ensure_ascii=False, default=str)
         replace_dir_atomically(tmp, final)
     trainer.accelerator.wait_for_everyone()
     return final
@@ -284,6 +308,10 @@ def prepare_data(cfg, model_path: str) -> TrainData:
     -> split, packing and the collator."""
     tokenizer = load_tokenizer(cfg.model, model_path)
     renderer = get_template(cfg.template.name, tokenizer)
+    if cfg.model.name_or_path not in (None, "tiny"):  # the tiny model's template only exists for template=tokenizer
+        difference = own_template_difference(renderer, tokenizer)
+        if difference:
+            log(difference)
     added = add_template_tokens(cfg, tokenizer, renderer)
     data = prepare(cfg.data, tokenizer, renderer, seed=cfg.trainer.seed, max_steps=cfg.trainer.max_steps, log=log)
     return TrainData(tokenizer, renderer, added, data.train, data.eval, data.collator, data.summary)

@@ -1,0 +1,158 @@
+"""Train from a GGUF file (llama.cpp, Ollama, LM Studio): its weights dequantised once into a plain Hugging Face
+folder in tune's cache, keyed by the file's hash, so that training, resume, chat and export never need the file
+again.
+
+Written by hand because transformers' own GGUF loading stops short of training: what it loads stays marked as
+GGUF-quantised (GgufHfQuantizer) even after dequantising, so it cannot be saved and Trainer refuses to fine-tune
+it; and its GGUF tokenizer drops the file's ``tokenizer.chat_template``. Here the dequantised tensors are written
+as ordinary safetensors with the file's config, tokenizer and chat template (read with gguf.GGUFReader).
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+
+from ..errors import ConfigError
+
+SOURCE_FILE = "tune_gguf.json"   # in the dequantised folder: the GGUF it came from, its hash and weight type
+# GGUF weight types stored as floats keep their dtype; quantised ones (Q4_1, Q8_0, ...) are written as bf16, the
+# dtype the Hugging Face checkpoints they were made from ship in
+FLOAT_FILE_TYPES = {"ALL_F32": "float32", "MOSTLY_F16": "float16", "MOSTLY_BF16": "bfloat16"}
+
+
+def gguf_file_of(path: str) -> str | None:
+    """The GGUF file ``path`` names: the file itself, or the one .gguf in a folder without config.json."""
+    path = os.path.expanduser(path)
+    if path.lower().endswith(".gguf"):
+        if not os.path.isfile(path):
+            raise ConfigError(f"model.name_or_path: GGUF file {path!r} not found")
+        return path
+    if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "config.json")):
+        found = sorted(glob.glob(os.path.join(path, "*.gguf")))
+        if len(found) > 1:
+            raise ConfigError(f"model.name_or_path: folder {path!r} holds {len(found)} GGUF files "
+                              f"({', '.join(os.path.basename(f) for f in found)}); name one of them")
+        if found:
+            return found[0]
+    return None
+
+
+def _require_gguf() -> None:
+    try:
+        import gguf  # noqa: F401
+    except ImportError:
+        raise ConfigError("model.name_or_path: reading a GGUF file needs the gguf package: "
+                          "pip install 'tune[gguf]' (or pip install gguf)") from None
+
+
+def file_hash(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_metadata(path: str) -> dict:
+    """The file's weight type (e.g. MOSTLY_Q4_1), architecture and chat template, from its header."""
+    _require_gguf()
+    import gguf
+
+    try:
+        reader = gguf.GGUFReader(path)
+    except Exception as err:  # a truncated or foreign file: the reader's own errors are struct/numpy ones
+        raise ConfigError(f"model.name_or_path: {path!r} is not a readable GGUF file ({err})") from None
+
+    def field(name):
+        f = reader.fields.get(name)
+        return f.contents() if f is not None else None
+
+    file_type = field("general.file_type")
+    try:
+        type_name = gguf.LlamaFileType(file_type).name if file_type is not None else "unknown"
+    except ValueError:
+        type_name = f"type {file_type}"
+    return {"file_type": type_name, "architecture": field("general.architecture"),
+            "chat_template": field("tokenizer.chat_template")}
+
+
+def weight_type_label(file_type: str) -> str:
+    """MOSTLY_Q4_1 -> Q4_1, ALL_F32 -> F32."""
+    return file_type.split("_", 1)[1] if file_type.startswith(("MOSTLY_", "ALL_")) else file_type
+
+
+def dequantized_folder(gguf_path: str, cache_dir: str | None = None, log=None) -> str:
+    """The cached Hugging Face folder holding ``gguf_path``'s weights (built once, atomically, if missing)."""
+    from .tiny import default_cache_dir
+
+    _require_gguf()
+    digest = file_hash(gguf_path)
+    root = os.path.join(cache_dir or default_cache_dir(), "gguf")
+    final = os.path.join(root, digest[:16])
+    if os.path.isfile(os.path.join(final, SOURCE_FILE)):
+        return final
+    meta = read_metadata(gguf_path)
+    if log:
+        log(f"tune: model: dequantising {os.path.basename(gguf_path)} ({weight_type_label(meta['file_type'])}) "
+            f"into {final} (once; later runs reuse it)")
+    os.makedirs(root, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".gguf-", dir=root)
+    try:
+        _write_folder(gguf_path, tmp, meta)
+        with open(os.path.join(tmp, SOURCE_FILE), "w", encoding="utf-8") as f:  # written last: marks it complete
+            json.dump({"file": os.path.abspath(gguf_path), "sha256": digest, "file_type": meta["file_type"]}, f)
+        shutil.rmtree(final, ignore_errors=True)  # an incomplete earlier build
+        try:
+            os.rename(tmp, final)
+        except OSError:  # another process finished first: theirs is identical
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _write_folder(gguf_path: str, out: str, meta: dict) -> None:
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    folder, name = os.path.split(os.path.abspath(gguf_path))
+    dtype = getattr(torch, FLOAT_FILE_TYPES.get(meta["file_type"], "bfloat16"))
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:  # transformers' "Dequantizing ..." lines and its own tqdm bar are noise here: tune's line says it
+        with contextlib.redirect_stderr(io.StringIO()):
+            tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    except ValueError as err:  # an architecture transformers' GGUF reader does not know
+        raise ConfigError(f"model.name_or_path: cannot load {gguf_path!r} ({str(err).splitlines()[0]})") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    config = model.config
+    config.__dict__.pop("quantization_config", None)  # a plain model now (see the module docstring)
+    config.dtype = dtype
+    state = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    if getattr(config, "tie_word_embeddings", False):
+        state.pop("lm_head.weight", None)  # tied: one tensor, as save_pretrained writes it
+    save_file(state, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    config.save_pretrained(out)
+    model.generation_config.save_pretrained(out)
+    if meta["chat_template"]:
+        tokenizer.chat_template = meta["chat_template"]
+    tokenizer.save_pretrained(out)
+
+
+def gguf_source(folder: str) -> dict | None:
+    """What a dequantised folder came from ({file, sha256, file_type}), or None for any other folder."""
+    path = os.path.join(folder, SOURCE_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
