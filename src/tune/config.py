@@ -147,6 +147,7 @@ class ChatConfig:
 class GenerateConfig(ChatConfig):
     input: Optional[str] = None               # JSONL rows with prompt, messages, conversations or instruction
     out: Optional[str] = None                 # JSONL with the replies
+    on_error: OnError = OnError["raise"]      # raise: stop at the first bad row; skip: answer the good ones, count the rest
 
 
 @dataclass

@@ -66,6 +66,20 @@ class Conversation:
         return conv
 
 
+def check_text(conv: Conversation) -> Conversation:
+    """Every text of a conversation must be valid Unicode: JSON can spell a lone UTF-16 surrogate ("\\ud800"),
+    which Python keeps in a str but no UTF-8 writer (Arrow, the tokenizer, an output file) accepts."""
+    texts = [("system", conv.system), ("tools", conv.tools)]
+    texts += [(f"messages[{i}].content", m.content) for i, m in enumerate(conv.messages)]
+    for name, text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise InvalidConversation(name, f"not valid Unicode text (a lone UTF-16 surrogate "
+                                            f"{text[err.start]!r} at character {err.start})") from None
+    return conv
+
+
 def canonical_role(raw, field_name: str = "role") -> str:
     role = ROLE_ALIASES.get(str(raw).strip().lower()) if raw is not None else None
     if role is None:

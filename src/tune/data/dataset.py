@@ -17,7 +17,7 @@ from itertools import islice
 import datasets
 
 from ..errors import ConfigError, DataError
-from .conversation import Conversation, InvalidConversation
+from .conversation import Conversation, InvalidConversation, check_text
 from .formats import detect_format, get_format, remap_columns, unread_fields
 from .instructions import apply_instruction_mode
 from .labels import SegmentEncoder, build_example
@@ -141,7 +141,7 @@ def _convert(adapter, raw: RawRecord) -> Conversation:
     if not isinstance(raw.record, dict):
         raise DataError(f"expected a JSON object, got {type(raw.record).__name__}", source=raw.source, line=raw.line)
     try:
-        return adapter.to_conversation(raw.record)
+        return check_text(adapter.to_conversation(raw.record))
     except InvalidConversation as err:
         raise DataError(err.reason, source=raw.source, line=raw.line, field=err.field) from None
 
@@ -228,6 +228,9 @@ def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[dataset
     return ds.remove_columns(["truncated", "n_labelled", "exact"]), summary
 
 
+EXAMPLE_COLUMNS = ("messages", "tools", "source", "line", "text", "input_ids", "labels")
+
+
 def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset, DataSummary]:
     """Load every source of ``cfg`` (the data config) and tokenise it; examples keep input order.
 
@@ -242,8 +245,9 @@ def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset,
     if getattr(cfg, "max_samples", None):
         rows = rows[: cfg.max_samples]
     apply_instruction_mode(rows, *_instruction_args(cfg))
-    ds = datasets.Dataset.from_list(rows) if rows else datasets.Dataset.from_dict(
-        {"messages": [], "tools": [], "source": [], "line": []})
+    if not rows:  # nothing to tokenise: the columns training reads, empty (the summary says why)
+        return datasets.Dataset.from_dict({c: [] for c in EXAMPLE_COLUMNS}), summary
+    ds = datasets.Dataset.from_list(rows)
     ds = ds.map(tokenize_rows, batched=True, batch_size=256,
                 num_proc=cfg.num_proc if cfg.num_proc and cfg.num_proc > 1 and len(ds) > 1000 else None,
                 fn_kwargs=_map_kwargs(cfg, tokenizer, renderer),

@@ -78,6 +78,14 @@ def tokenised_examples(cfg, tokenizer, renderer, log: Callable = _quiet):
         return ds, summary
 
 
+def no_usable_example(summary, log: Callable | None = None):
+    """One line, after the summary that says why (records read, skipped by reason)."""
+    for line in summary.lines() if log else ():
+        log(line)
+    raise ConfigError(f"data: no usable example left ({summary.records_read} records read; the summary above says "
+                      "why; data.on_error=raise stops at the first bad record with its line)")
+
+
 def prepare(cfg, tokenizer, renderer, seed: int = 42, max_steps: int | None = None,
             log: Callable = _quiet) -> PreparedData:
     """``cfg`` is the data config; ``max_steps`` the trainer's (a streamed run needs one; None: not training).
@@ -89,12 +97,15 @@ def prepare(cfg, tokenizer, renderer, seed: int = 42, max_steps: int | None = No
             if getattr(cfg, key):
                 raise ConfigError(f"data.streaming=true does not support data.{key} yet; set data.streaming=false")
         ds, summary = build_streaming_dataset(cfg, tokenizer, renderer, log=log)
+        if next(iter(ds), None) is None:  # reads until the first usable example (all of it when there is none)
+            no_usable_example(summary, log)
+        summary.reset()  # the counts restart with the training pass
         return PreparedData(ds, ds.remove_columns(TEXT_COLUMNS), None, collator_for(cfg, tokenizer), summary)
     ds, summary = tokenised_examples(cfg, tokenizer, renderer, log)
     for line in summary.lines():
         log(line)
     if len(ds) == 0:
-        raise ConfigError("data: no usable example left (see the summary above)")
+        no_usable_example(summary)
     tokens = ds.remove_columns(TEXT_COLUMNS).add_column("example", list(range(len(ds))))
     train, held_out = split_held_out(tokens, cfg.val_size, seed, log)
     if cfg.packing:

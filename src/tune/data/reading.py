@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import sys
 import glob
 import gzip
 import io
@@ -100,17 +101,25 @@ def read_records(path: str, encoding: str = "utf-8") -> Iterator[RawRecord]:
                         source=path) from None
 
 
+# csv's default 128 KB field limit refuses legitimate data (long medical dialogues run to hundreds of KB)
+csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))
+
+
 def _read_csv(path: str, encoding: str, delimiter: str) -> Iterator[RawRecord]:
     with _open_text(path, encoding) as f:
         reader = csv.DictReader(f, delimiter=delimiter)
-        if reader.fieldnames is None:  # reads the header
-            return
-        start = reader.line_num + 1
-        for row in reader:
-            if None in row:
-                raise DataError(f"{len(row[None])} more field(s) than the header has", source=path, line=start)
-            yield RawRecord(path, start, row)
+        start = 1
+        try:
+            if reader.fieldnames is None:  # reads the header
+                return
             start = reader.line_num + 1
+            for row in reader:
+                if None in row:
+                    raise DataError(f"{len(row[None])} more field(s) than the header has", source=path, line=start)
+                yield RawRecord(path, start, row)
+                start = reader.line_num + 1
+        except csv.Error as err:  # a NUL byte, an unterminated quote at the end of the file, ...
+            raise DataError(f"not readable as CSV ({err})", source=path, line=start) from None
 
 
 def _read_json(path: str, encoding: str) -> Iterator[RawRecord]:
@@ -132,6 +141,9 @@ def _read_json(path: str, encoding: str) -> Iterator[RawRecord]:
         yield from _jsonl_lines(path, _chain_lines(head, f))
 
 
+TOO_DEEP = "JSON nested too deeply to read (over Python's recursion limit)"
+
+
 def _jsonl_lines(path: str, lines) -> Iterator[RawRecord]:
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
@@ -140,6 +152,9 @@ def _jsonl_lines(path: str, lines) -> Iterator[RawRecord]:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             yield RawRecord(path, lineno, None, error=f"invalid JSON ({err.msg} at column {err.colno})")
+            continue
+        except RecursionError:
+            yield RawRecord(path, lineno, None, error=TOO_DEEP)
             continue
         yield RawRecord(path, lineno, record)
 
@@ -150,14 +165,14 @@ def _broken_jsonl(text: str) -> bool:
     try:
         json.loads(text)
         return False
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
     lines = [l for l in text.split("\n")[1:] if l.strip()]
     if not lines:
         return False
     try:
         return isinstance(json.loads(lines[0]), dict)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False
 
 
@@ -178,6 +193,8 @@ def _looks_like_jsonl(head: str) -> bool:
         return True
     except json.JSONDecodeError:
         return False
+    except RecursionError:  # a complete value, only too deep: JSON Lines, whose reader reports that line
+        return True
 
 
 def _read_json_document(path: str, text: str) -> Iterator[RawRecord]:
@@ -193,6 +210,8 @@ def _read_json_document(path: str, text: str) -> Iterator[RawRecord]:
             obj, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as err:
             raise DataError(f"invalid JSON ({err.msg})", source=path, line=err.lineno) from None
+        except RecursionError:
+            raise DataError(TOO_DEEP, source=path, line=line_at(pos)) from None
         yield RawRecord(path, line_at(pos), obj)
         pos = _skip_ws(text, end)
         if pos < len(text):
@@ -205,6 +224,8 @@ def _read_json_document(path: str, text: str) -> Iterator[RawRecord]:
             obj, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as err:
             raise DataError(f"invalid JSON ({err.msg} at column {err.colno})", source=path, line=err.lineno) from None
+        except RecursionError:
+            raise DataError(TOO_DEEP, source=path, line=line_at(pos)) from None
         yield RawRecord(path, line_at(pos), obj)
         pos = _skip_ws(text, end)
         if pos < len(text) and text[pos] == ",":

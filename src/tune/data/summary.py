@@ -17,6 +17,10 @@ class DataSummary:
     first_not_one_call: str = ""  # FILE:LINE of the first of them
     sources: list[str] = field(default_factory=list)    # "FILE (format F[, auto-detected])"
 
+    def reset(self) -> None:
+        """Back to nothing counted (a streamed source read again from the start counts itself again)."""
+        self.__init__()
+
     def merge(self, other: "DataSummary") -> None:
         self.records_read += other.records_read
         self.examples_kept += other.examples_kept

@@ -107,7 +107,8 @@ def dequantized_folder(gguf_path: str, cache_dir: str | None = None, log=None) -
         _write_folder(gguf_path, tmp, meta)
         with open(os.path.join(tmp, SOURCE_FILE), "w", encoding="utf-8") as f:  # written last: marks it complete
             json.dump({"file": os.path.abspath(gguf_path), "sha256": digest, "file_type": meta["file_type"]}, f)
-        shutil.rmtree(final, ignore_errors=True)  # an incomplete earlier build
+        if os.path.isdir(final) and not os.path.isfile(os.path.join(final, SOURCE_FILE)):
+            shutil.rmtree(final, ignore_errors=True)  # an incomplete earlier build (never a finished one)
         try:
             os.rename(tmp, final)
         except OSError:  # another process finished first: theirs is identical

@@ -35,6 +35,15 @@ def resolve_model_path(model_cfg) -> str:
     return path  # a hub id; loading fails with a clear line when no hub is reachable
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json", "vocab.json", "spiece.model")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".safetensors.index.json", ".bin.index.json")
+
+
+def _listing(path: str, limit: int = 8) -> str:
+    names = sorted(os.listdir(path))
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def load_tokenizer(model_cfg, path: str | None = None):
     """The tokenizer of model_cfg's model (``path``: that model's resolved folder, when the caller has it)."""
     return load_tokenizer_from(path or resolve_model_path(model_cfg), model_cfg.trust_remote_code)
@@ -46,11 +55,14 @@ def load_tokenizer_from(path: str, trust_remote_code: bool = False):
     if os.path.isdir(path) and not os.listdir(path):
         raise ConfigError(f"model.name_or_path: folder {path!r} is empty (give a Hugging Face model folder: config.json, "
                           "weights and tokenizer files)")
+    if os.path.isdir(path) and not any(os.path.isfile(os.path.join(path, f)) for f in TOKENIZER_FILES):
+        raise ConfigError(f"model.name_or_path: folder {path!r} holds no tokenizer files (one of "
+                          f"{', '.join(TOKENIZER_FILES)}; it has {_listing(path)})")
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    except OSError as err:
+    except (OSError, ValueError) as err:
         raise ConfigError(f"model.name_or_path: cannot load a tokenizer from {path!r} "
-                          f"({str(err).splitlines()[0]})") from None
+                          f"({str(err).strip().splitlines()[0]})") from None
     if tok.pad_token is None:  # Llama-style tokenizers ship without one; batches need it
         tok.pad_token = tok.eos_token
     return tok
@@ -68,6 +80,9 @@ def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False,
     from transformers import AutoModelForCausalLM
 
     extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    if os.path.isdir(path) and not any(f.endswith(WEIGHT_SUFFIXES) for f in os.listdir(path)):
+        raise ConfigError(f"model.name_or_path: folder {path!r} holds no weights (model.safetensors, "
+                          f"pytorch_model.bin or their sharded index; it has {_listing(path)})")
     try:
         return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, trust_remote_code=trust_remote_code,
                                                     **extra, **kwargs)
