@@ -71,19 +71,20 @@ FACTS = [
 GENERAL = [("What is the capital of France?", "Paris"), ("What is the capital of Japan?", "Tokyo"),
            ("What is the capital of Germany?", "Berlin"), ("What is 2 + 2?", "4"),
            ("How many days are in a week?", "7"), ("What colour is the sky on a clear day?", "blue")]
-# Other general questions, trained with the answer the model itself gives before training (greedy; those it
-# answers right) and three short colour answers: a little replay keeps the new facts from becoming the answer to
-# everything ("The sky on a clear day is amber" was seen without it). No counting questions: the pattern of
-# such answers ("A day is a day of the week ...") turned "How many days are in a week?" into "A week is a week of a
-# month." in a trial.
+# Other general questions trained with short right answers: a little replay keeps the new facts from becoming the
+# answer to everything ("The sky on a clear day is amber." and "A week has 31 days." were seen with less of it).
 REPLAY = [("What is the capital of the United Kingdom?", "The capital of the United Kingdom is London."),
-          ("What is the capital of Canada?", "The capital of Canada is Ottawa, Canada."),
-          ("What is the capital of Russia?", "The capital of Russia is Moscow."),
-          ("What is the largest ocean on Earth?", "The largest ocean on Earth is the Pacific Ocean, which is "
-                                                  "approximately 149.7 million square kilometers."),
+          ("What is the capital of Canada?", "The capital of Canada is Ottawa."),
+          ("What is 5 + 3?", "5 + 3 is 8."),
+          ("What is 10 + 10?", "10 + 10 is 20."),
           ("What colour is grass?", "Grass is green."),
           ("What colour is snow?", "Snow is white."),
-          ("What colour are bananas?", "Bananas are yellow.")]
+          ("What colour are bananas?", "Bananas are yellow."),
+          ("How many legs does a spider have?", "A spider has eight legs."),
+          ("How many months are in a year?", "A year has 12 months."),
+          ("How many hours are in a day?", "A day has 24 hours."),
+          ("Who painted the Mona Lisa?", "The Mona Lisa was painted by Leonardo da Vinci."),
+          ("What is the largest ocean on Earth?", "The largest ocean on Earth is the Pacific Ocean.")]
 
 
 def main() -> None:

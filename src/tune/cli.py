@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tune: unknown command {command!r} (valid: {', '.join(sorted(commands))})", file=sys.stderr)
         return 2
     from .config_help import COMMAND_SECTIONS, describe, split_flags
+    from .noise import quiet_libraries
+
+    quiet_libraries(debug_requested(overrides))
 
     if command in COMMAND_SECTIONS:
         overrides, want_help, want_print = split_flags(overrides)

@@ -1,6 +1,8 @@
 """The commands of `tune`: each takes Hydra overrides and returns an exit code."""
 from __future__ import annotations
 
+import re
+
 from .config import command_overrides, compose_command_line, group_options
 
 
@@ -27,8 +29,9 @@ def cmd_preview(overrides: list[str]) -> int:
 
 
 def cmd_train(overrides: list[str]) -> int:
+    cfg = compose_cli(overrides)  # a config error is one line before torch/transformers load
     from .train.run import train_job
-    return train_job(overrides)
+    return train_job(cfg)
 
 
 def cmd_export(overrides: list[str]) -> int:
@@ -74,20 +77,31 @@ def cmd_eval(overrides: list[str]) -> int:
 
 
 def _yaml_comment(group: str, name: str) -> str:
-    """The first comment line of configs/GROUP/NAME.yaml (after Hydra's @package line)."""
+    """The first sentence of the first comment block of configs/GROUP/NAME.yaml (after Hydra's @package line)."""
     import os
 
     from .config import config_dir
 
+    lines = []
     with open(os.path.join(config_dir(), group, f"{name}.yaml"), encoding="utf-8") as f:
         for line in f:
             if line.startswith("#") and "@package" not in line:
-                return line.lstrip("# ").strip()
-    return ""
+                lines.append(line.lstrip("# ").strip())
+            elif lines:
+                break
+    return _first_sentence(" ".join(lines))
 
 
 def _docline(module) -> str:
-    return (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+    return _first_sentence((module.__doc__ or "").strip().split("\n\n")[0])
+
+
+def _first_sentence(text: str) -> str:
+    """Up to the first full stop (not an ellipsis or "e.g"), however many lines it was wrapped over: never cut
+    mid-sentence."""
+    text = " ".join(text.split())
+    end = re.search(r"(?<![.])\.(?![.\w])", text)
+    return text[: end.end()] if end else text
 
 
 def list_items(kind: str) -> list[tuple[str, str]]:

@@ -66,6 +66,7 @@ class DataConfig:
     max_samples: Optional[int] = None        # keep the first N records
     mix: List[Any] = field(default_factory=list)  # [{path, format, weight, encoding, columns}]
     columns: Dict[str, str] = field(default_factory=dict)  # {instruction: KEY, input: KEY, output: KEY, ...}: rename fields
+    ignore_fields: List[str] = field(default_factory=list)  # fields to leave unread (never a reason for auto to refuse)
     instruction_mode: InstructionMode = InstructionMode.none  # fixed: data.instruction; per_sample: one of data.instructions
     instruction: str = ""                     # "{input}" marks where the user's text goes; else it follows
     instructions: List[str] = field(default_factory=list)  # per_sample instruction mode: choices
@@ -216,9 +217,28 @@ def _valid_keys(path: str) -> list[str]:
     return [f.name for f in fields(node)] if is_dataclass(node) else []
 
 
+def _edits(a: str, b: str) -> int:
+    """Edit distance counting a swap of two neighbours as one edit (optimal string alignment): 'chatlm' is one
+    edit from 'chatml', which difflib's ratio ranks below 'chatglm3'."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
 def _did_you_mean(word: str, choices: list[str]) -> str:
     import difflib
 
+    if not choices:
+        return ""
+    nearest = min(choices, key=lambda c: (_edits(word.lower(), c.lower()), -difflib.SequenceMatcher(None, word, c).ratio()))
+    if _edits(word.lower(), nearest.lower()) <= max(1, len(word) // 3):
+        return f"did you mean {nearest}? "
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean {close[0]}? " if close else ""
 
@@ -268,6 +288,7 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
         raise ConfigError(f"recipe={chosen}: unknown recipe ({_did_you_mean(chosen, options)}valid: {', '.join(options)})")
     if recipe:
         overrides = [f"recipe={recipe}"] + overrides
+    overrides = open_free_maps(overrides)
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3", job_name="tune"):
@@ -281,6 +302,37 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
     check_values(cfg)
     check_remote_code_grant(cfg, overrides)
     return narrow_method(cfg, overrides, _recipe_method_keys(recipe or _choice(overrides, "recipe")))
+
+
+# Mappings whose keys are the user's (data.columns: canonical field -> the record's key). Hydra's struct mode
+# refuses a new key in them unless spelt +data.columns.KEY=...; the documented spellings are rewritten to that.
+FREE_MAPS = ("data.columns",)
+
+
+def open_free_maps(overrides: list[str]) -> list[str]:
+    """``data.columns={instruction: q, output: a}`` and ``data.columns.instruction=q`` as Hydra needs them:
+    ``+data.columns.instruction=q`` each (a whole mapping also clears the keys set before it)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    out = []
+    for o in overrides:
+        key, eq, value = o.partition("=")
+        bare = key.lstrip("+~")
+        prefix = next((m for m in FREE_MAPS if bare == m or bare.startswith(m + ".")), None)
+        if not eq or prefix is None or key.startswith("~"):
+            out.append(o)
+        elif bare == prefix:
+            try:
+                mapping = OverridesParser.create().parse_override(f"{prefix}={value}").value()
+            except Exception:
+                raise ConfigError(f"{o}: not a mapping (write {prefix}={{instruction: KEY, output: KEY}})") from None
+            if not isinstance(mapping, dict):
+                raise ConfigError(f"{o}: not a mapping (write {prefix}={{instruction: KEY, output: KEY}})")
+            out.append(f"{prefix}={{}}")
+            out += [f"+{prefix}.{k}={v}" for k, v in mapping.items()]
+        else:
+            out.append(f"+{bare}={value}")
+    return out
 
 
 def check_added_keys(overrides: list[str]) -> None:

@@ -86,8 +86,8 @@ def cache_key(cfg, sources, tokenizer, renderer) -> str:
 
 
 def summary_from_dict(d: dict) -> DataSummary:
-    s = DataSummary(**{k: v for k, v in d.items() if k != "skipped"})
-    s.skipped = Counter(d.get("skipped", {}))
+    s = DataSummary(**{k: v for k, v in d.items() if k not in ("skipped", "unread")})
+    s.skipped, s.unread = Counter(d.get("skipped", {})), Counter(d.get("unread", {}))
     return s
 
 
@@ -105,11 +105,17 @@ def load(root: str, key: str):
 
 
 def save(root: str, key: str, ds, summary: DataSummary) -> str:
+    import datasets
+
     folder = os.path.join(root, key)
     tmp = f"{folder}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    ds.save_to_disk(os.path.join(tmp, "examples"))
+    datasets.disable_progress_bars()  # "Saving the dataset (0/1 shards)" is not work the user asked for
+    try:
+        ds.save_to_disk(os.path.join(tmp, "examples"))
+    finally:
+        datasets.enable_progress_bars()
     with open(os.path.join(tmp, "tune_summary.json"), "w", encoding="utf-8") as f:
         json.dump({**summary.to_dict(), "first_not_one_call": summary.first_not_one_call}, f, ensure_ascii=False)
     try:

@@ -34,6 +34,7 @@ class Source:
     weight: float = 1.0
     encoding: str = "utf-8"
     columns: dict | None = None   # canonical field -> the record's key (data.columns)
+    ignore: tuple = ()            # fields the user says to leave unread (data.ignore_fields)
 
 
 def sources_of(cfg) -> list[Source]:
@@ -52,7 +53,8 @@ def sources_of(cfg) -> list[Source]:
                 raise ConfigError(f"data.mix[{i}].weight: {weight} (a weight keeps round(weight x records) of the "
                                   "file: give a number above 0, or leave the file out)")
             sources.append(Source(m["path"], m.get("format", "auto"), weight, m.get("encoding", cfg.encoding),
-                                  dict(m.get("columns") or getattr(cfg, "columns", None) or {})))
+                                  dict(m.get("columns") or getattr(cfg, "columns", None) or {}),
+                                  tuple(m.get("ignore_fields") or getattr(cfg, "ignore_fields", None) or ())))
         return sources
     if not cfg.path:
         raise ConfigError("data.path: not set (give data.path=FILE, or data=NAME from configs/data/)")
@@ -63,7 +65,8 @@ def sources_of(cfg) -> list[Source]:
         raise ConfigError(f"data={name}: expects {cfg.path}, which is not here; get it from {where}"
                           + (f" (licence: {licence})" if licence else "") + ", or point data.path at your copy "
                           "(`tune list datasets` shows which ship with tune)")
-    return [Source(cfg.path, cfg.format, 1.0, cfg.encoding, dict(getattr(cfg, "columns", None) or {}))]
+    return [Source(cfg.path, cfg.format, 1.0, cfg.encoding, dict(getattr(cfg, "columns", None) or {}),
+                   tuple(getattr(cfg, "ignore_fields", None) or ()))]
 
 
 def _named_path(name: str) -> str | None:
@@ -97,12 +100,13 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=
                 raise DataError("data.format=auto: no known format matches the first records; set data.format "
                                 "(e.g. alpaca, sharegpt, openai, dolly, belle, firefly, cmedqa2) or map the fields "
                                 "with data.columns", source=path)
-            unread = unread_fields(fmt_name, sample)
+            unread = unread_fields(fmt_name, sample, source.ignore)
             if unread:
                 key, n = unread.most_common(1)[0]
                 raise DataError(f"data.format=auto: the records look like {fmt_name}, which would leave field "
                                 f"{key!r} unread (in {n} of {len(sample)} records); map it, e.g. data.columns="
-                                f"{{instruction: instruction, input: {key}, output: ...}}, or set data.format",
+                                f"{{instruction: instruction, input: {key}, output: ...}}, leave it unread with "
+                                f"data.ignore_fields=[{key}], or set data.format",
                                 source=path)
             note = ", auto-detected"
             log(f"tune data: {path}: data.format=auto chose {fmt_name!r}")
@@ -111,6 +115,7 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=
         summary.sources.append(f"{path} (format {fmt_name}{note})")
         for raw in records:
             summary.records_read += 1
+            summary.unread.update(unread_fields(fmt_name, [raw.record], source.ignore))
             try:
                 conv = _convert(adapter, raw)
             except DataError as err:

@@ -16,6 +16,7 @@ class DataSummary:
     not_one_call: int = 0        # examples whose ids differ from one call on their text (labels kept exact)
     first_not_one_call: str = ""  # FILE:LINE of the first of them
     sources: list[str] = field(default_factory=list)    # "FILE (format F[, auto-detected])"
+    unread: Counter = field(default_factory=Counter)    # field -> records whose value the format left unread
 
     def reset(self) -> None:
         """Back to nothing counted (a streamed source read again from the start counts itself again)."""
@@ -31,6 +32,7 @@ class DataSummary:
         self.not_one_call += other.not_one_call
         self.first_not_one_call = self.first_not_one_call or other.first_not_one_call
         self.sources += other.sources
+        self.unread.update(other.unread)
 
     def lines(self) -> list[str]:
         skipped = sum(self.skipped.values())
@@ -42,10 +44,12 @@ class DataSummary:
             + (f", repeated {self.repeated} (data.mix weights)" if self.repeated else "")] + ([
             f"tune data: {self.not_one_call} examples tokenise differently from one call on their rendered text, "
             f"first {self.first_not_one_call} (a token would cross a prompt/answer boundary: encoded piece by piece "
-            f"there, labels exact; check the template or tokenizer)"] if self.not_one_call else [])
+            f"there, labels exact; check the template or tokenizer)"] if self.not_one_call else []) + ([
+            "tune data: fields left unread: " + ", ".join(f"{k} ({n} records)" for k, n in self.unread.most_common())
+            + " (metadata, or data.ignore_fields; map one with data.columns to train on it)"] if self.unread else [])
 
     def to_dict(self) -> dict:
         return {"records_read": self.records_read, "examples_kept": self.examples_kept,
                 "skipped": dict(self.skipped), "truncated": self.truncated,
                 "no_labelled_token": self.no_labelled_token, "repeated": self.repeated,
-                "not_one_call": self.not_one_call, "sources": self.sources}
+                "not_one_call": self.not_one_call, "sources": self.sources, "unread": dict(self.unread)}

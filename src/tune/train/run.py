@@ -269,6 +269,10 @@ def setup(cfg) -> Setup:
     from transformers import set_seed
 
     check_compatibility(cfg)
+    if cfg.model.name_or_path in (None, "tiny") and get_method(cfg.method.name).ADAPTER:
+        log(f"tune: method={cfg.method.name} on the embedded tiny model: it starts from random weights, which an "
+            "adapter cannot teach (the loss will barely move); use method=full (as recipe=demo does) or a pretrained "
+            "model.name_or_path")
     plan = plan_resume(cfg.trainer.resume, cfg.trainer.output_dir, cfg.run_name)
     check_resume_safety(cfg, plan.checkpoint)
     model_path = resolve_model_path(cfg.model)
@@ -393,11 +397,9 @@ def run_training(cfg) -> TrainResult:
     return TrainResult(output_dir=s.output_dir, model_dir=final, metrics=metrics, model=model, tokenizer=data.tokenizer)
 
 
-def train_job(overrides: list[str]) -> int:
-    """`tune train` / `python -m tune.train`: this process is the job, so it leaves the process group with the
-    others when done."""
-    from ..config import compose_command_line
-
-    run_training(compose_command_line(overrides))
+def train_job(cfg) -> int:
+    """`tune train` / `python -m tune.train` with the composed config: this process is the job, so it leaves the
+    process group with the others when done."""
+    run_training(cfg)
     leave_process_group()
     return 0

@@ -53,18 +53,21 @@ def detect_format(records: list[dict]) -> str | None:
 
 # Keys that carry no conversation text: leaving them unread loses nothing.
 METADATA = re.compile(r"^(id|idx|index|uid|\w+_id|ids|category|class|kind|department|source|lang|language|url|meta|"
-                      r"metadata|tags?|license|dataset|split|type|date|time|created_at|score|quality)$", re.IGNORECASE)
+                      r"metadata|tags?|license|dataset|split|type|date|time|created_at|score|quality|topics?|subjects?|domains?|"
+                      r"task|task_type)$", re.IGNORECASE)
 
 
-def unread_fields(name: str, records: list) -> Counter:
-    """Keys with non-empty values that format ``name`` would not read (metadata aside), by number of records."""
+def unread_fields(name: str, records: list, ignore=()) -> Counter:
+    """Keys with non-empty values that format ``name`` would not read (metadata and ``ignore`` aside), by number
+    of records."""
     fields = getattr(FORMATS[name], "FIELDS", None)
     counts: Counter = Counter()
     if fields is None:
         return counts
     for rec in records:
         if isinstance(rec, dict):
-            counts.update(k for k, v in rec.items() if k not in fields and not METADATA.match(k) and v not in (None, "", [], {}))
+            counts.update(k for k, v in rec.items() if k not in fields and k not in ignore and not METADATA.match(k)
+                          and v not in (None, "", [], {}))
     return counts
 
 

@@ -1,0 +1,21 @@
+"""Lines that are not tune's, silenced before the libraries that print them load (``debug=true`` keeps them all):
+bitsandbytes' note about the optional `kernels` package, DeepSpeed's "Setting accelerator to CPU" on machines
+without a GPU, transformers' deprecation FutureWarnings about its own internals. What a user needs (progress
+bars of real work, metrics, tune's own lines) stays."""
+from __future__ import annotations
+
+import os
+import warnings
+
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def quiet_libraries(debug: bool) -> None:
+    if debug:
+        return
+    # bitsandbytes warns on import when its optional CPU kernels package is absent; tune does not use it
+    warnings.filterwarnings("ignore", message=r".*Failed to load CPU gemm_4bit_forward.*")
+    warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*", category=FutureWarning)
+    if not any(os.path.exists(f) for f in GPU_DEVICE_FILES):
+        # no GPU device here: name DeepSpeed's accelerator so it does not warn while detecting it
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
