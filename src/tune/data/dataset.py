@@ -115,7 +115,7 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=
         summary.sources.append(f"{path} (format {fmt_name}{note})")
         for raw in records:
             summary.records_read += 1
-            summary.unread.update(unread_fields(fmt_name, [raw.record], source.ignore))
+            summary.unread.update(unread_fields(fmt_name, [raw.record]))  # data.ignore_fields included: unread too
             try:
                 conv = _convert(adapter, raw)
             except DataError as err:
