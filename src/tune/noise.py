@@ -4,6 +4,7 @@ without a GPU, transformers' deprecation FutureWarnings about its own internals.
 bars of real work, metrics, tune's own lines) stays."""
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 
@@ -13,8 +14,8 @@ GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
 def quiet_libraries(debug: bool) -> None:
     if debug:
         return
-    # bitsandbytes warns on import when its optional CPU kernels package is absent; tune does not use it
-    warnings.filterwarnings("ignore", message=r".*Failed to load CPU gemm_4bit_forward.*")
+    # bitsandbytes logs a warning on import when its optional CPU kernels package is absent; tune does not use it
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*", category=FutureWarning)
     if not any(os.path.exists(f) for f in GPU_DEVICE_FILES):
         # no GPU device here: name DeepSpeed's accelerator so it does not warn while detecting it

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
@@ -30,13 +31,35 @@ class MetricsFileCallback(TrainerCallback):
 
 
 class NumericProgressCallback(ProgressCallback):
-    """The progress bar, with log rows printed as JSON numbers ({"loss": 1.817}), not the strings transformers
-    writes ({'loss': '1.817'}), so a row can be pasted into a script."""
+    """The progress bar, with each log row as one readable tune line above it (metrics.jsonl keeps every row as
+    JSON): ``tune: step 10/42: loss 1.594, lr 0.000998, grad_norm 1.10, 226 tokens/s, padding 2.5%, MFU 80.2%``."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and self.training_bar is not None and logs:
-            row = {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in logs.items() if k != "total_flos"}
-            self.training_bar.write(json.dumps(row))
+            line = log_line(state.global_step, state.max_steps, logs)
+            if line:
+                self.training_bar.write(line, file=sys.stderr)  # with tune's other lines (tqdm.write: stdout)
+
+
+def log_line(step: int, max_steps: int, logs: dict) -> str:
+    """One log row as a line; '' for the trainer's closing totals (tune's own last line says them)."""
+    if "train_loss" in logs:
+        return ""
+    where = f"tune: step {step}/{max_steps}"
+    if "eval_loss" in logs:
+        return f"{where}: eval_loss {logs['eval_loss']:.4f} (perplexity {perplexity(logs['eval_loss']):.2f})"
+    parts = [f"loss {logs['loss']:.4f}"] if "loss" in logs else []
+    if "learning_rate" in logs:
+        parts.append(f"lr {logs['learning_rate']:.3g}")
+    if "grad_norm" in logs:
+        parts.append(f"grad_norm {logs['grad_norm']:.3g}")
+    if "tokens_per_second" in logs:
+        parts.append(f"{logs['tokens_per_second']:,.0f} tokens/s")
+    if "padding_fraction" in logs:
+        parts.append(f"padding {100 * logs['padding_fraction']:.1f}%")
+    if "mfu" in logs:
+        parts.append(f"MFU {100 * logs['mfu']:.1f}%")
+    return f"{where}: " + ", ".join(parts) if parts else ""
 
 
 class CheckpointMarkerCallback(TrainerCallback):

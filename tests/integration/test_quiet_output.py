@@ -1,0 +1,27 @@
+"""A plain `tune train` and `tune export` of the demo print tune's lines and progress bars of real work, nothing
+from the libraries underneath (bitsandbytes' kernels note, DeepSpeed's accelerator line, FutureWarnings,
+dataset-saving bars); debug=true shows everything."""
+import re
+import subprocess
+import sys
+
+BAR = re.compile(r"(\d+%\|)|(it/s\])|(s/it\])|(examples/s\])|^\s*(\x1b\[A)*\s*$")
+
+
+def foreign_lines(stderr: str) -> list[str]:
+    lines = [l.replace("\x1b[A", "") for chunk in stderr.split("\n") for l in chunk.split("\r")]
+    return [l for l in lines if l.strip() and not BAR.search(l) and not l.lstrip().startswith(("tune", "distributed:"))]
+
+
+def test_train_and_export_print_only_tune_lines(tmp_path):
+    run = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "tune", "train", "recipe=demo", "trainer.max_steps=3",
+                        "trainer.logging_steps=1", f"trainer.output_dir={run}", "data.cache=false"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert foreign_lines(r.stderr) == [], r.stderr[-3000:]
+    assert "tune: step 1/3: loss" in r.stderr and "{" not in r.stderr  # readable rows; JSON stays in metrics.jsonl
+    r = subprocess.run([sys.executable, "-m", "tune", "export", f"checkpoint={run}", f"out={tmp_path / 'export'}"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert foreign_lines(r.stderr + r.stdout) == [], r.stderr[-3000:]
