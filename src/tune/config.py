@@ -115,6 +115,7 @@ class TrainerConfig:
     trust_checkpoint_pickles: bool = False    # allow a DeepSpeed resume (its engine unpickles checkpoint files)
     report_to: List[str] = field(default_factory=lambda: ["tensorboard"])  # tensorboard | wandb | [] ...
     dataloader_num_workers: int = 0
+    threads: Optional[int] = None             # torch CPU threads of each process (default: torch's; one per rank under accelerate launch)
 
 
 @dataclass

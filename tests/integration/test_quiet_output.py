@@ -16,10 +16,11 @@ def foreign_lines(stderr: str) -> list[str]:
 def test_train_and_export_print_only_tune_lines(tmp_path):
     run = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "tune", "train", "recipe=demo", "trainer.max_steps=3",
-                        "trainer.logging_steps=1", f"trainer.output_dir={run}", "data.cache=false"],
+                        "trainer.logging_steps=1", f"trainer.output_dir={run}", "data.cache=false", "trainer.threads=1"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert foreign_lines(r.stderr) == [], r.stderr[-3000:]
+    assert "threads=1 per process" in r.stderr  # trainer.threads honoured and said
     assert "tune: step 1/3: loss" in r.stderr and "{" not in r.stderr  # readable rows; JSON stays in metrics.jsonl
     r = subprocess.run([sys.executable, "-m", "tune", "export", f"checkpoint={run}", f"out={tmp_path / 'export'}"],
                        capture_output=True, text=True, timeout=600)

@@ -282,8 +282,10 @@ def setup(cfg) -> Setup:
     # ranks start at slightly different times, so their time stamps can differ: rank 0's choice wins
     args.output_dir = output_dir = rank_zero_value(output_dir)
     state = args.distributed_state
+    threads = set_threads(cfg.trainer.threads)
     log(f"distributed: world_size={state.num_processes} backend={state.backend or 'none'} "
-        f"type={state.distributed_type.value if hasattr(state.distributed_type, 'value') else state.distributed_type}")
+        f"type={state.distributed_type.value if hasattr(state.distributed_type, 'value') else state.distributed_type} "
+        f"threads={threads} per process")
     if cfg.deepspeed.name != "none":
         # ZeRO-3 builds the model inside deepspeed.zero.Init, which reads the world size from DeepSpeed's own
         # comm layer: hand it the process group accelerate already made (on CPU it would otherwise see 1).
@@ -305,6 +307,17 @@ def setup(cfg) -> Setup:
     if plan.message:
         log(plan.message)
     return Setup(model_path, precision, output_dir, args, plan.checkpoint, lock, created)
+
+
+def set_threads(threads: int | None) -> int:
+    """trainer.threads, when set, is torch's intra-op thread count in this process; returns the count in use."""
+    import torch
+
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"trainer.threads: {threads} is below 1")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def prepare_data(cfg, model_path: str) -> TrainData:
