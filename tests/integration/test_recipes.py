@@ -19,6 +19,7 @@ SAMPLES = {  # recipe -> (real sample, format)
     "chinese_vicuna_medical": ("belle_eval/eval_set.json", "qa"),
     "dolly": ("alpaca/identity.json", "alpaca"),
     "demo": (None, None),
+    "facts": (None, None),  # bundled data (src/tune/assets/facts)
 }
 
 
@@ -41,7 +42,7 @@ def test_recipe_small_run(recipe, tmp_path):
     assert meta["config"]["run_name"] == recipe
 
 
-@pytest.mark.parametrize("recipe", sorted(set(SAMPLES) - {"demo"}))
+@pytest.mark.parametrize("recipe", sorted(set(SAMPLES) - {"demo"}))  # demo: documented in the main README
 def test_recipe_readme(recipe):
     readme = REPO / "recipes" / recipe / "README.md"
     assert readme.exists()
