@@ -2,8 +2,8 @@
 pretrained model can know, each asked four ways for training and two other ways held out, plus general questions
 a small chat model answers before training (they must still be answered after it).
 
-train.json   alpaca rows (instruction, output): the 48 training questions and a handful of general questions
-             answered the way the model itself answers them, so training does not teach "everything is Velmora"
+train.json   alpaca rows (instruction, output): the 48 training questions and 12 general questions with short
+             right answers (replay), so training does not teach "everything is Velmora"
 eval.json    {question, expect, kind}: kind "heldout" (paraphrases never trained on) or "general"; a reply counts
              as right when it contains ``expect`` (case-insensitive)
 

@@ -237,8 +237,9 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
     if not choices:
         return ""
-    nearest = min(choices, key=lambda c: (_edits(word.lower(), c.lower()), -difflib.SequenceMatcher(None, word, c).ratio()))
-    if _edits(word.lower(), nearest.lower()) <= max(1, len(word) // 3):
+    edits, _, nearest = min((_edits(word.lower(), c.lower()), -difflib.SequenceMatcher(None, word, c).ratio(), c)
+                            for c in choices)
+    if edits <= max(1, len(word) // 3):
         return f"did you mean {nearest}? "
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean {close[0]}? " if close else ""
@@ -325,8 +326,8 @@ def open_free_maps(overrides: list[str]) -> list[str]:
         elif bare == prefix:
             try:
                 mapping = OverridesParser.create().parse_override(f"{prefix}={value}").value()
-            except Exception:
-                raise ConfigError(f"{o}: not a mapping (write {prefix}={{instruction: KEY, output: KEY}})") from None
+            except Exception:  # Hydra's grammar errors: the same answer as a value that parses but is no mapping
+                mapping = None
             if not isinstance(mapping, dict):
                 raise ConfigError(f"{o}: not a mapping (write {prefix}={{instruction: KEY, output: KEY}})")
             out.append(f"{prefix}={{}}")
@@ -372,6 +373,7 @@ def check_values(cfg) -> None:
         (t.gradient_accumulation_steps < 1, "trainer.gradient_accumulation_steps", t.gradient_accumulation_steps, "give 1 or more"),
         (t.save_steps < 1, "trainer.save_steps", t.save_steps, "give 1 or more"),
         (t.logging_steps < 1, "trainer.logging_steps", t.logging_steps, "give 1 or more"),
+        (t.threads is not None and t.threads < 1, "trainer.threads", t.threads, "give 1 or more"),
         (d.max_length < 2, "data.max_length", d.max_length, "give 2 tokens or more"),
         (d.val_size < 0, "data.val_size", d.val_size, "give a fraction below 1 or a count"),
         ("r" in cfg.method and cfg.method.r is not None and cfg.method.r < 1, "method.r", cfg.method.get("r"), "a LoRA rank is 1 or more"),

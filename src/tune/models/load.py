@@ -90,11 +90,20 @@ def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False,
         raise ConfigError(f"model.name_or_path: cannot load a model from {path!r} ({str(err).splitlines()[0]})") from None
 
 
+PRECISION_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}  # the one table of them
+
+
 def torch_dtype(precision: str):
-    """bf16 / fp16 / fp32 -> the torch dtype (the one table of it)."""
+    """bf16 / fp16 / fp32 -> the torch dtype."""
     import torch
 
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[precision]
+    return getattr(torch, PRECISION_DTYPES[precision])
+
+
+def precision_name(dtype) -> str | None:
+    """A torch dtype, or its name as config.json writes it ("bfloat16", "torch.float16"), -> bf16 / fp16 / fp32."""
+    name = str(dtype).replace("torch.", "")
+    return next((p for p, d in PRECISION_DTYPES.items() if d == name), None)
 
 
 def checkpoint_dtype(path: str) -> str | None:
@@ -105,8 +114,7 @@ def checkpoint_dtype(path: str) -> str | None:
             config = json.load(f)
     except (OSError, ValueError):
         return None
-    name = str(config.get("dtype") or config.get("torch_dtype") or "").replace("torch.", "")
-    return {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(name)
+    return precision_name(config.get("dtype") or config.get("torch_dtype") or "")
 
 
 def describe_source(path: str) -> str:

@@ -173,9 +173,9 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
 
 def start_line(path: str, method, load_dtype, precision: str, quantised: bool) -> str:
     """Which dtype the checkpoint stores, which holds the weights in training and which computes."""
-    from ..models.load import checkpoint_dtype, describe_source
+    from ..models.load import checkpoint_dtype, describe_source, precision_name
 
-    held = {"torch.float32": "fp32", "torch.bfloat16": "bf16", "torch.float16": "fp16"}[str(load_dtype)]
+    held = precision_name(load_dtype)
     if method.KEEP_FP32_MASTER:
         weights = "weights held in fp32 (master copy)"
     elif quantised:
@@ -314,8 +314,6 @@ def set_threads(threads: int | None) -> int:
     import torch
 
     if threads is not None:
-        if threads < 1:
-            raise ConfigError(f"trainer.threads: {threads} is below 1")
         torch.set_num_threads(threads)
     return torch.get_num_threads()
 
