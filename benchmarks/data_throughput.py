@@ -39,7 +39,7 @@ def run_tune(path: str, tokenizer) -> tuple[float, int]:
     cfg = SimpleNamespace(path=path, format="alpaca", encoding="utf-8", on_error="raise", max_length=1024,
                           train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None, mix=[])
     t = time.perf_counter()
-    ds, _ = build_dataset(cfg, tokenizer, get_template("chatml", tokenizer), log=lambda m: None)
+    ds, _ = build_dataset(cfg, tokenizer, get_template("chatml", tokenizer))
     return time.perf_counter() - t, len(ds)
 
 

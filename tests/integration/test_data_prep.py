@@ -26,7 +26,7 @@ def previewed(path, fmt, tokenizer):
 
     cfg = SimpleNamespace(path=str(path), format=fmt, encoding="utf-8", on_error="raise", max_length=None,
                           train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None, mix=[])
-    ds, summary = build_dataset(cfg, tokenizer, get_template("chatml", tokenizer), log=lambda m: None)
+    ds, summary = build_dataset(cfg, tokenizer, get_template("chatml", tokenizer))
     assert not summary.skipped and summary.no_labelled_token == 0
     return summary.examples_kept
 

@@ -34,7 +34,7 @@ def test_loss_is_token_mean_over_the_accumulated_step(tmp_path, tiny_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_dir)
     from tune.data.dataset import build_dataset
     from tune.data.templates import get_template
-    ds, _ = build_dataset(cfg.data, tok, get_template("alpaca", tok), log=lambda m: None)
+    ds, _ = build_dataset(cfg.data, tok, get_template("alpaca", tok))
     counts = [sum(1 for l in row["labels"][1:] if l != -100) for row in ds]
     assert min(counts) <= 4 and max(counts) >= 10 * min(counts)
     total_sum, total_n = 0.0, 0

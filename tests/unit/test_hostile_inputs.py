@@ -5,12 +5,14 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import prepared_outcome, same_outcome
 from tune.data.dataset import Source, load_conversations
 from tune.errors import ConfigError, DataError
 from tune.infer.batch import read_prompts
@@ -180,10 +182,28 @@ def test_readers_and_prompt_parser_never_raise_a_library_error(tmp_path, data, s
     outcome(lambda: read_prompts([str(path)], on_error, Counter()))
 
 
+@settings(max_examples=int(os.environ.get("TUNE_PROPERTY_EXAMPLES", 150)) // 3, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=FILES, suffix=st.sampled_from([".jsonl", ".json", ".csv"]), fmt=st.sampled_from(["auto", "alpaca", "openai", "sharegpt"]),
+       on_error=st.sampled_from(["raise", "skip"]))
+def test_the_same_cases_end_the_same_from_a_warm_cache(tmp_path, tokenizer, data, suffix, fmt, on_error):
+    """Each arbitrary file prepared twice in a fresh cache folder (cold, then warm): the same error or the same
+    summary and rows (data/cache.py writes no entry without an example)."""
+    path = tmp_path / f"f{suffix}"
+    path.write_bytes(data)
+    cache_dir = tempfile.mkdtemp(dir=tmp_path)
+    args = [f"data.path={path}", f"data.format={fmt}", f"data.on_error={on_error}", "template=alpaca"]
+    cold = prepared_outcome(args, tokenizer, cache_dir)
+    warm = prepared_outcome(args, tokenizer, cache_dir)
+    assert same_outcome(cold, warm), (cold, warm)
+    assert warm["hit"] == (cold["error"] is None)
+
+
 @pytest.mark.slow
 def test_readers_property_long_run(tmp_path):
     env = dict(os.environ, TUNE_PROPERTY_EXAMPLES="3000")
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::"
-                        "test_readers_and_prompt_parser_never_raise_a_library_error"], env=env, capture_output=True,
+                        "test_readers_and_prompt_parser_never_raise_a_library_error", f"{__file__}::"
+                        "test_the_same_cases_end_the_same_from_a_warm_cache"], env=env, capture_output=True,
                        text=True, timeout=1200)
     assert r.returncode == 0, r.stdout[-3000:]

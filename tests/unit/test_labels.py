@@ -99,7 +99,7 @@ def test_build_dataset_counts_truncated_and_dropped(tmp_path, tokenizer):
                  '{"instruction": "q", "output": "' + "word " * 200 + '"}\n')
     cfg = SimpleNamespace(path=str(p), format="alpaca", encoding="utf-8", on_error="raise", max_length=64,
                           train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None, mix=[])
-    ds, summary = build_dataset(cfg, tokenizer, get_template("alpaca", tokenizer), log=lambda m: None)
+    ds, summary = build_dataset(cfg, tokenizer, get_template("alpaca", tokenizer))
     assert summary.records_read == 3 and summary.examples_kept == 2
     assert summary.no_labelled_token == 1 and summary.truncated == 1
     assert [row["line"] for row in ds] == [1, 3]
@@ -116,6 +116,6 @@ def test_mixing_with_weights(tmp_path, tokenizer):
     cfg = SimpleNamespace(path=None, format="auto", encoding="utf-8", on_error="raise", max_length=64,
                           train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None,
                           mix=[{"path": str(a), "weight": 2.0}, {"path": str(b), "format": "alpaca", "weight": 0.3}])
-    ds, summary = build_dataset(cfg, tokenizer, get_template("alpaca", tokenizer), log=lambda m: None)
+    ds, summary = build_dataset(cfg, tokenizer, get_template("alpaca", tokenizer))
     sources = [row["source"] for row in ds]
     assert sources.count(str(a)) == 20 and sources.count(str(b)) == 3

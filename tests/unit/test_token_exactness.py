@@ -107,7 +107,7 @@ def build(tokenizer, template: str, rel: str, records: int):
                           train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=records,
                           mix=[], instruction_mode="none", instruction="", instructions=[],
                           columns=columns[0] if columns else {})
-    return build_dataset(cfg, tokenizer, get_template(template, tokenizer), log=lambda m: None)
+    return build_dataset(cfg, tokenizer, get_template(template, tokenizer))
 
 
 def chat_messages(row) -> list[dict]:

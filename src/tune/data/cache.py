@@ -1,10 +1,16 @@
 """A cache of tokenised datasets: a second run on the same data, format, template, tokenizer and max_length
 reads Arrow files instead of tokenising again, and prints the same data summary the first run printed.
 
-The key hashes everything that decides the tokens: each source file's bytes (not its mtime: a copied or
-touched file is the same data), the data config fields that shape examples, the tokenizer's full serialised
-state (vocabulary, merges, normaliser and added tokens), the template's definition, and tune's own data code
-(a new tune version that tokenises differently never reads an old entry). Written under a temporary name and
+The key hashes everything that decides the tokens and the examples' columns: each source file's path and bytes
+(not its mtime: a touched file is the same data; a copy at another path is another entry, because every cached
+example carries its ``source`` path), every data config field except those in NOT_IN_KEY, the tokenizer's full
+serialised state (vocabulary, merges, normaliser and added tokens), the renderer's own fingerprint (a named
+template's definition, or the tokenizer's Jinja chat_template), and tune's own data code (a new tune version
+that tokenises differently never reads an old entry).
+
+An entry that would hold no usable example is never written (``save`` refuses it): a failed run then fails the
+same way the next time by the same path, summary and error line included, instead of reading back an empty
+entry through a second path that has to reproduce the first one's outcome. Written under a temporary name and
 renamed, so a killed run leaves no half entry; with several ranks the main process writes and the others
 read after it (distributed.main_process_first). datasets' own map cache is not used: its fingerprint
 dill-hashes the tokenizer (seconds for a 150k vocabulary) and cannot see the source files' bytes.
@@ -16,6 +22,7 @@ import json
 import os
 import shutil
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 from ..models.tiny import default_cache_dir
@@ -55,11 +62,11 @@ def tokenizer_digest(tokenizer) -> str:
     return hashlib.blake2b((state + extra).encode("utf-8"), digest_size=16).hexdigest()
 
 
-def renderer_digest(renderer, tokenizer) -> str:
-    definition = repr(getattr(renderer, "template", None)) + repr(getattr(renderer, "control_tokens", ()))
-    if type(renderer).__name__ == "TokenizerTemplate":  # the tokenizer's own Jinja template decides the text
-        definition += str(getattr(tokenizer, "chat_template", ""))
-    return hashlib.blake2b(f"{type(renderer).__name__}|{definition}".encode("utf-8"), digest_size=16).hexdigest()
+def renderer_digest(renderer) -> str:
+    """Each renderer says what decides its text (segments.Renderer.fingerprint), so a new kind cannot escape the
+    key by a name this module does not know."""
+    definition = renderer.fingerprint() + json.dumps(list(renderer.control_tokens))
+    return hashlib.blake2b(definition.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def _config_fields(cfg) -> dict:
@@ -76,10 +83,10 @@ def cache_key(cfg, sources, tokenizer, renderer) -> str:
         "version": FORMAT_VERSION,
         "code": _code_digest(),
         "data": _config_fields(cfg),
-        "files": [[s.path, s.format, s.weight, s.encoding, [[f, _file_digest(f)] for f in expand_paths(s.path)]]
-                  for s in sources],
+        # every field of a source (path, format, weight, encoding, columns, ignored fields) and its files' bytes
+        "files": [[asdict(s), [[f, _file_digest(f)] for f in expand_paths(s.path)]] for s in sources],
         "tokenizer": tokenizer_digest(tokenizer),
-        "template": renderer_digest(renderer, tokenizer),
+        "template": renderer_digest(renderer),
     }
     blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.blake2b(blob.encode("utf-8"), digest_size=12).hexdigest()
@@ -104,9 +111,12 @@ def load(root: str, key: str):
     return datasets.load_from_disk(os.path.join(folder, "examples")), summary
 
 
-def save(root: str, key: str, ds, summary: DataSummary) -> str:
+def save(root: str, key: str, ds, summary: DataSummary) -> str | None:
+    """Write the entry; None (nothing written) when it holds no example: see the module docstring."""
     import datasets
 
+    if len(ds) == 0:
+        return None
     folder = os.path.join(root, key)
     tmp = f"{folder}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

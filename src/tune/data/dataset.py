@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,12 +78,11 @@ def _named_path(name: str) -> str | None:
     return OmegaConf.load(path).get("path") if os.path.isfile(path) else None
 
 
-def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=None):
+def iter_conversations(source: Source, on_error: str, summary: DataSummary):
     """Yield conversation rows ({messages, tools, source, line}) of every file of a source, lazily,
     counting records read and skipped (by reason) into ``summary``."""
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"data.on_error: {on_error!r} is not one of raise, skip")
-    log = log or _stderr
     for path in expand_paths(source.path):
         records = read_records(path, source.encoding)
         if source.columns:
@@ -108,8 +106,7 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=
                                 f"{{instruction: instruction, input: {key}, output: ...}}, leave it unread with "
                                 f"data.ignore_fields=[{key}], or set data.format",
                                 source=path)
-            note = ", auto-detected"
-            log(f"tune data: {path}: data.format=auto chose {fmt_name!r}")
+            note = ", auto-detected"  # said once, in the summary's source line (a cache hit prints it too)
             records = _chain(head, records)
         adapter = get_format(fmt_name)
         summary.sources.append(f"{path} (format {fmt_name}{note})")
@@ -126,10 +123,10 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary, log=
             yield {"messages": conv.to_dicts(), "tools": conv.tools, "source": path, "line": raw.line}
 
 
-def load_conversations(source: Source, on_error: str = "raise", log=None) -> tuple[list[dict], DataSummary]:
+def load_conversations(source: Source, on_error: str = "raise") -> tuple[list[dict], DataSummary]:
     """Every conversation row of a source in memory, sampled by the source's weight."""
     summary = DataSummary()
-    rows = list(iter_conversations(source, on_error, summary, log))
+    rows = list(iter_conversations(source, on_error, summary))
     if source.weight != 1.0:
         n = len(rows)
         rows = _sample(rows, source.weight)
@@ -161,10 +158,6 @@ def _sample(rows: list[dict], weight: float, seed: int = 0) -> list[dict]:
 def _chain(head, tail):
     yield from head
     yield from tail
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
 
 
 def tokenize_rows(batch: dict, encoder: SegmentEncoder, renderer, max_length, train_on_prompt, mask_history,
@@ -203,7 +196,7 @@ def _instruction_args(cfg) -> tuple[str, str, list[str]]:
             list(getattr(cfg, "instructions", None) or []))
 
 
-def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.IterableDataset, DataSummary]:
+def build_streaming_dataset(cfg, tokenizer, renderer) -> tuple[datasets.IterableDataset, DataSummary]:
     """Like build_dataset, but lazy (files larger than memory): records are read, converted and tokenised
     as the consumer iterates, and the summary fills in as it goes (complete once iteration ends)."""
     if getattr(cfg, "mix", None):
@@ -214,7 +207,7 @@ def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[dataset
     kwargs = _map_kwargs(cfg, tokenizer, renderer)
 
     def rows():
-        for row in iter_conversations(source, cfg.on_error, summary, log):
+        for row in iter_conversations(source, cfg.on_error, summary):
             apply_instruction_mode([row], *instruction_args)
             yield row
 
@@ -236,7 +229,7 @@ def build_streaming_dataset(cfg, tokenizer, renderer, log=None) -> tuple[dataset
 EXAMPLE_COLUMNS = ("messages", "tools", "source", "line", "text", "input_ids", "labels")
 
 
-def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset, DataSummary]:
+def build_dataset(cfg, tokenizer, renderer) -> tuple[datasets.Dataset, DataSummary]:
     """Load every source of ``cfg`` (the data config) and tokenise it; examples keep input order.
 
     Returns the dataset (columns messages, tools, source, line, text, input_ids, labels) and the summary.
@@ -244,7 +237,7 @@ def build_dataset(cfg, tokenizer, renderer, log=None) -> tuple[datasets.Dataset,
     """
     summary, rows = DataSummary(), []
     for source in sources_of(cfg):
-        src_rows, src_summary = load_conversations(source, cfg.on_error, log)
+        src_rows, src_summary = load_conversations(source, cfg.on_error)
         rows += src_rows
         summary.merge(src_summary)
     if getattr(cfg, "max_samples", None):

@@ -64,7 +64,7 @@ def collator_for(cfg, tokenizer):
 def tokenised_examples(cfg, tokenizer, renderer, log: Callable = _quiet):
     """build_dataset, through the cache (data/cache.py) unless data.cache=false."""
     if not getattr(cfg, "cache", True):
-        return build_dataset(cfg, tokenizer, renderer, log=log)
+        return build_dataset(cfg, tokenizer, renderer)
     root = cache.default_cache_root()
     key = cache.cache_key(cfg, sources_of(cfg), tokenizer, renderer)
     with main_process_first():
@@ -72,7 +72,7 @@ def tokenised_examples(cfg, tokenizer, renderer, log: Callable = _quiet):
         if hit is not None:
             log(f"tune data: tokenised examples read from the cache {key} (data.cache=false tokenises again)")
             return hit
-        ds, summary = build_dataset(cfg, tokenizer, renderer, log=log)
+        ds, summary = build_dataset(cfg, tokenizer, renderer)
         if is_main_process():
             cache.save(root, key, ds, summary)
         return ds, summary
@@ -96,7 +96,7 @@ def prepare(cfg, tokenizer, renderer, seed: int = 42, max_steps: int | None = No
         for key in ("packing", "val_size"):
             if getattr(cfg, key):
                 raise ConfigError(f"data.streaming=true does not support data.{key} yet; set data.streaming=false")
-        ds, summary = build_streaming_dataset(cfg, tokenizer, renderer, log=log)
+        ds, summary = build_streaming_dataset(cfg, tokenizer, renderer)
         if next(iter(ds), None) is None:  # reads until the first usable example (all of it when there is none)
             no_usable_example(summary, log)
         summary.reset()  # the counts restart with the training pass

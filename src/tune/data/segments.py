@@ -39,3 +39,7 @@ class Renderer(Protocol):
     def control_tokens(self) -> tuple[str, ...]:
         """Strings the template writes that must be single tokens (added to a tokenizer that lacks them)."""
 
+    def fingerprint(self) -> str:
+        """Everything that decides this renderer's text, as one string (the tokenised-data cache key holds it):
+        a renderer that renders differently must fingerprint differently."""
+

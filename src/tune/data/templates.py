@@ -202,6 +202,10 @@ class TemplateRenderer:
     def control_tokens(self) -> tuple[str, ...]:
         return self.template.control_tokens
 
+    def fingerprint(self) -> str:
+        # the template's every field (a frozen dataclass's repr lists them all) and the tokens {bos}/{eos} become
+        return json.dumps([type(self).__name__, repr(self.template), self.bos, self.eos])
+
     def system_text(self, conv: Conversation, override: str | None = None) -> str:
         system = override if override is not None else (conv.system or self.template.default_system)
         if conv.tools:

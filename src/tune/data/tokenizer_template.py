@@ -8,6 +8,8 @@ user data stay text here too.
 """
 from __future__ import annotations
 
+import json
+
 from ..errors import ConfigError
 from .conversation import Conversation
 from .segments import Segment
@@ -36,6 +38,11 @@ class TokenizerTemplateRenderer:
     @property
     def control_tokens(self) -> tuple[str, ...]:
         return ()  # the tokenizer's own template writes only tokens it has
+
+    def fingerprint(self) -> str:
+        # the Jinja source decides the text, with the special tokens it may name (bos_token, eos_token, ...)
+        return json.dumps([type(self).__name__, self.tokenizer.chat_template,
+                           sorted((k, str(v)) for k, v in self.tokenizer.special_tokens_map.items())])
 
     def _apply(self, messages: list[dict], add_generation_prompt: bool) -> str:
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
