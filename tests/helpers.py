@@ -40,3 +40,16 @@ def prepared_outcome(overrides: list[str], tokenizer, cache_dir: str, max_steps:
 
 def same_outcome(miss: dict, hit: dict) -> bool:
     return {k: v for k, v in miss.items() if k != "hit"} == {k: v for k, v in hit.items() if k != "hit"}
+
+
+def run_tune(*args, cwd=None, env=None, stdin: str | None = None, timeout: int = 600):
+    """`python -m tune ARGS` as a user runs it: (returncode, stdout, stderr) in a CompletedProcess."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "tune", *args], capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env=env, input=stdin)
+
+
+def last_line(stderr: str) -> str:
+    return stderr.strip().splitlines()[-1] if stderr.strip() else ""

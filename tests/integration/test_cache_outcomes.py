@@ -3,12 +3,10 @@ error line and exit status, the same printed summary, the same rows. Each case r
 folder (a miss, then a hit where an entry was written); an entry that would hold no example is never written."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import CACHE_LINE, prepared_outcome, same_outcome
+from tests.helpers import CACHE_LINE, prepared_outcome, run_tune, same_outcome
 
 GOOD = [{"instruction": "Name a colour.", "output": "Blue."}, {"instruction": "Add 2 and 3.", "output": "5"},
         {"instruction": "What colour is snow?", "output": "Snow is white."},
@@ -58,10 +56,6 @@ def test_a_hit_ends_as_the_miss_did(case, tokenizer, tmp_path):
         assert len(written) == 1 and hit["hit"] and not miss["hit"]
     if "truncations" in case:
         assert "examples kept 5, skipped 3" in " ".join(miss["lines"]) and "truncated 1" in " ".join(miss["lines"])
-
-
-def run_tune(*args, env):
-    return subprocess.run([sys.executable, "-m", "tune", *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.mark.parametrize("command,content,extra", [

@@ -257,7 +257,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_sound_one(tmp_pa
     p = plan_resume("auto", str(run), "demo")
     assert p.checkpoint.endswith("checkpoint-2")
     lines = p.message.splitlines()
-    assert "checkpoint-6 is damaged (model.safetensors: header longer than the file)" in lines[0]
+    assert "checkpoint-6 is damaged (model.safetensors: cut short in its header" in lines[0]
     assert "checkpoint-4 is damaged (trainer_state.json: contents changed" in lines[1]
     assert "at step 2" in lines[-1]
     (run / "checkpoint-2" / "model.safetensors").write_bytes(b"short")

@@ -12,6 +12,7 @@ from ..artifacts import FINAL_DIR, TUNE_META, recover_final_dir, run_meta
 from ..data.templates import get_template
 from ..errors import ConfigError
 from ..methods import get_method
+from ..models.integrity import check_model_files
 from ..models.load import load_causal_lm, load_tokenizer_from, torch_dtype
 from ..models.vocab import grow_embeddings, set_generation_stops
 
@@ -78,12 +79,21 @@ def run_precision(meta: dict) -> str:
 
 
 def restore_base(meta: dict) -> None:
-    """A base dequantised from GGUF whose cached folder was cleared is rebuilt from the GGUF file, if still there."""
+    """A base dequantised from GGUF whose cached folder was cleared is rebuilt from the GGUF file the run was given,
+    after checking it is still that file (its sha256); ConfigError naming the file when it is gone or changed."""
     source = meta.get("base_gguf")
-    if source and not os.path.isdir(meta["base_model"]) and os.path.isfile(source["file"]):
-        from ..models.gguf import dequantized_folder
+    if not source or os.path.isdir(meta["base_model"]):
+        return
+    from ..models.gguf import dequantized_folder, file_hash
 
-        meta["base_model"] = dequantized_folder(source["file"], log=lambda m: print(m, file=sys.stderr))
+    gguf = source["file"]
+    cleared = f"the run's base was dequantised from {gguf} into {meta['base_model']}, which was cleared"
+    if not os.path.isfile(gguf):
+        raise ConfigError(f"checkpoint: {cleared}, and {gguf} is gone; put that file back to rebuild it")
+    if file_hash(gguf) != source["sha256"]:
+        raise ConfigError(f"checkpoint: {cleared}, and {gguf} is now another file (sha256 {file_hash(gguf)[:16]}, the "
+                          f"run trained on {source['sha256'][:16]}); put the original back to rebuild it")
+    meta["base_model"] = dequantized_folder(gguf, log=lambda m: print(m, file=sys.stderr))
 
 
 def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_code: bool = False) -> Trained:
@@ -106,6 +116,7 @@ def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_
     if meta.get("adapter"):
         from peft import PeftModel
 
+        check_model_files(path)  # the adapter's own files, before the base takes minutes to load
         base = load_base(meta, dtype, remote, dequantize=merge, tokenizer=tokenizer)
         model = PeftModel.from_pretrained(base, path)
         if merge:

@@ -7,6 +7,7 @@ import sys
 
 from ..errors import ConfigError
 from .gguf import dequantized_folder, gguf_file_of, gguf_source, weight_type_label
+from .integrity import check_model_files
 from .tiny import tiny_model_dir
 
 
@@ -58,6 +59,7 @@ def load_tokenizer_from(path: str, trust_remote_code: bool = False):
     if os.path.isdir(path) and not any(os.path.isfile(os.path.join(path, f)) for f in TOKENIZER_FILES):
         raise ConfigError(f"model.name_or_path: folder {path!r} holds no tokenizer files (one of "
                           f"{', '.join(TOKENIZER_FILES)}; it has {_listing(path)})")
+    check_model_files(path)  # AutoTokenizer reads config.json first: a damaged one would be blamed on the tokenizer
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
@@ -83,6 +85,7 @@ def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False,
     if os.path.isdir(path) and not any(f.endswith(WEIGHT_SUFFIXES) for f in os.listdir(path)):
         raise ConfigError(f"model.name_or_path: folder {path!r} holds no weights (model.safetensors, "
                           f"pytorch_model.bin or their sharded index; it has {_listing(path)})")
+    check_model_files(path)
     try:
         return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, trust_remote_code=trust_remote_code,
                                                     **extra, **kwargs)
@@ -117,11 +120,13 @@ def checkpoint_dtype(path: str) -> str | None:
     return precision_name(config.get("dtype") or config.get("torch_dtype") or "")
 
 
-def describe_source(path: str) -> str:
-    """Where a resolved model folder's weights come from, for the start line: the GGUF they were dequantised
-    from (so nobody mistakes them for the original), or the folder itself."""
+def describe_source(path: str, given: str | None = None) -> str:
+    """Where a resolved model folder's weights come from, for the start line: the GGUF file the user gave
+    (``given``, model.name_or_path) they were dequantised from, so nobody mistakes them for the original; or the
+    folder itself. The cached folder's own record names whichever identical file first filled it."""
     source = gguf_source(path)
-    if source:
+    gguf = gguf_file_of(given) if given else None
+    if source and gguf:
         return (f"{path}, weights dequantised from {weight_type_label(source['file_type'])} "
-                f"GGUF {source['file']}")
+                f"GGUF {os.path.abspath(gguf)}")
     return path

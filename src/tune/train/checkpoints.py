@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..models.integrity import safetensors_problem
 
 COMPLETE_MARKER = "tune_complete.json"
 CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
@@ -93,24 +94,9 @@ def damage(checkpoint: str) -> str | None:
         if "blake2b" in recorded and now.get("blake2b") != recorded["blake2b"]:
             return f"{rel}: contents changed since it was saved"
         if rel.endswith(".safetensors"):
-            problem = _safetensors_header_problem(path)
+            problem = safetensors_problem(path)
             if problem:
                 return f"{rel}: {problem}"
-    return None
-
-
-def _safetensors_header_problem(path: str) -> str | None:
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) < 8:
-            return "shorter than a safetensors header"
-        n = int.from_bytes(head, "little")
-        if n > os.path.getsize(path) - 8:
-            return "header longer than the file"
-        try:
-            json.loads(f.read(n))
-        except ValueError:
-            return "safetensors header is not valid JSON"
     return None
 
 

@@ -156,7 +156,8 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     load_dtype = torch.float32 if method.KEEP_FP32_MASTER else dtype
     kwargs = method.load_kwargs(cfg.method, dtype)
     path = model_path or resolve_model_path(cfg.model)
-    log(start_line(path, method, load_dtype, precision, quantised="quantization_config" in kwargs))
+    log(start_line(path, method, load_dtype, precision, quantised="quantization_config" in kwargs,
+                   given=cfg.model.name_or_path))
     model = load_model(cfg.model, torch_dtype=load_dtype, path=path, **kwargs)
     model.config.use_cache = False  # training: no KV cache (needed for packed masks and checkpointing)
     new_ids = tokenizer.convert_tokens_to_ids(list(added_tokens)) if added_tokens else []
@@ -171,7 +172,7 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     return model
 
 
-def start_line(path: str, method, load_dtype, precision: str, quantised: bool) -> str:
+def start_line(path: str, method, load_dtype, precision: str, quantised: bool, given: str | None = None) -> str:
     """Which dtype the checkpoint stores, which holds the weights in training and which computes."""
     from ..models.load import checkpoint_dtype, describe_source, precision_name
 
@@ -183,7 +184,7 @@ def start_line(path: str, method, load_dtype, precision: str, quantised: bool) -
     else:
         weights = f"frozen base held in {held}, adapter weights fp32"
     compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and method.KEEP_FP32_MASTER else "")
-    return (f"tune: model {describe_source(path)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
+    return (f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
             f"{weights}; {compute}")
 
 
