@@ -106,7 +106,8 @@ class TrainerConfig:
     eval_steps: Optional[int] = None          # with data.val_size: evaluate every N steps (default: each epoch)
     seed: int = 42
     precision: Precision = Precision.auto     # auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU
-    gradient_checkpointing: bool = False      # recompute activations in backward (less memory, ~30% slower)
+    gradient_checkpointing: Any = "auto"      # true | false | auto: on only when the run would not fit without it
+    memory_limit_gb: Optional[float] = None   # the memory a run may use (default: what is available); a limit
     use_liger_kernel: bool = False            # Liger's Triton kernels (GPU; tune's own chunked loss stays the loss)
     torch_compile: bool = False               # torch.compile the model (TrainingArguments.torch_compile)
     peak_tflops: Optional[float] = None      # the accelerator's peak for MFU (default: GPU table / measured CPU)
@@ -374,6 +375,7 @@ def check_values(cfg) -> None:
         (t.save_steps < 1, "trainer.save_steps", t.save_steps, "give 1 or more"),
         (t.logging_steps < 1, "trainer.logging_steps", t.logging_steps, "give 1 or more"),
         (t.threads is not None and t.threads < 1, "trainer.threads", t.threads, "give 1 or more"),
+        (t.memory_limit_gb is not None and t.memory_limit_gb <= 0, "trainer.memory_limit_gb", t.memory_limit_gb, "give a size in GB above 0"),
         (d.max_length < 2, "data.max_length", d.max_length, "give 2 tokens or more"),
         (d.val_size < 0, "data.val_size", d.val_size, "give a fraction below 1 or a count"),
         ("r" in cfg.method and cfg.method.r is not None and cfg.method.r < 1, "method.r", cfg.method.get("r"), "a LoRA rank is 1 or more"),
@@ -381,9 +383,22 @@ def check_values(cfg) -> None:
     for bad, key, value, fix in checks:
         if bad:
             raise ConfigError(f"{key}={value}: {fix}")
+    check_checkpointing_setting(t)
     out = t.output_dir
     if out and os.path.exists(out) and not os.path.isdir(out):
         raise ConfigError(f"trainer.output_dir: {out!r} is a file (give a folder)")
+
+
+def check_checkpointing_setting(t) -> None:
+    """trainer.gradient_checkpointing is true, false or auto (Hydra reads true/false as booleans and auto as a
+    string; a quoted 'true' from a YAML file becomes the boolean)."""
+    value = t.gradient_checkpointing
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "auto"):
+        value = value.strip().lower()
+        t.gradient_checkpointing = value if value == "auto" else value == "true"
+    elif not isinstance(value, bool):
+        raise ConfigError(f"trainer.gradient_checkpointing={value}: give true, false or auto (auto: on only when the "
+                          "run would not fit in memory without it)")
 
 
 def _granted_by_user(overrides: list[str], key: str) -> bool:

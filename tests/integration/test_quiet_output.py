@@ -22,7 +22,21 @@ def test_train_and_export_print_only_tune_lines(tmp_path):
     assert foreign_lines(r.stderr) == [], r.stderr[-3000:]
     assert "threads=1 per process" in r.stderr  # trainer.threads honoured and said
     assert "tune: step 1/3: loss" in r.stderr and "{" not in r.stderr  # readable rows; JSON stays in metrics.jsonl
+    assert re.search(r"tune: memory: estimate [\d.]+ GB of [\d.]+ GB available; activation checkpointing off", r.stderr)
+    assert re.search(r"tune: step 1/3: .*peak memory [\d.]+ GB", r.stderr)
     r = subprocess.run([sys.executable, "-m", "tune", "export", f"checkpoint={run}", f"out={tmp_path / 'export'}"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert foreign_lines(r.stderr + r.stdout) == [], r.stderr[-3000:]
+
+
+def test_a_run_that_cannot_fit_stops_before_its_first_step(tmp_path):
+    """trainer.memory_limit_gb below the estimate: one line with the estimate and what fits, exit 2, no run folder."""
+    run = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "tune", "train", "recipe=demo", "trainer.max_steps=1",
+                        f"trainer.output_dir={run}", "trainer.memory_limit_gb=0.05"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 2, r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("tune: memory: this run needs about") and "trainer.memory_limit_gb" in last, last
+    assert "tune: step" not in r.stderr and not run.exists()

@@ -4,6 +4,8 @@
 - ``ADAPTER``: saved as a peft adapter on top of an unchanged base (else the whole model is saved);
 - ``KEEP_FP32_MASTER``: the model loads in fp32 and mixed precision happens in autocast (full, freeze);
 - ``MERGE_REFUSAL``: why ``tune export`` cannot merge it ('' when it can);
+- ``CHECKPOINTING``: whether activation checkpointing works with it (trainer.gradient_checkpointing=auto may
+  turn it on only where it does);
 - ``check(cfg, new_token_ids)``: combinations known not to work, refused up front with one line;
 - ``load_kwargs(method_cfg, compute_dtype)``: how the base loads (a quantised base for QLoRA), in training and
   when a saved run reloads;

@@ -9,6 +9,7 @@ from ..errors import ConfigError
 ADAPTER = False
 KEEP_FP32_MASTER = True
 MERGE_REFUSAL = ""
+CHECKPOINTING = True        # activation checkpointing works with it
 
 
 @dataclass

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 ADAPTER = False            # saves the whole model
 KEEP_FP32_MASTER = True    # fp32 master weights; mixed precision happens in autocast
 MERGE_REFUSAL = ""
+CHECKPOINTING = True        # activation checkpointing works with it
 
 
 @dataclass

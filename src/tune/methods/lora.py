@@ -11,6 +11,7 @@ from ..errors import ConfigError
 ADAPTER = True             # saves a peft adapter on top of an unchanged base
 KEEP_FP32_MASTER = False
 MERGE_REFUSAL = ""
+CHECKPOINTING = True        # activation checkpointing works with it
 
 
 @dataclass

@@ -8,6 +8,7 @@ from ..errors import ConfigError
 
 ADAPTER = True
 KEEP_FP32_MASTER = False
+CHECKPOINTING = False       # peft's prefix key/values break under activation checkpointing (see check)
 MERGE_REFUSAL = ("prefix tuning adds key/value prefixes, not weight deltas, so it cannot be merged; load the "
                  "adapter with peft.PeftModel.from_pretrained")
 
@@ -28,7 +29,7 @@ def check(cfg, new_token_ids=()) -> None:
     if new_token_ids:
         raise ConfigError("method=ptuning_v2 cannot train the embedding rows of the control tokens the template "
                           "adds to this tokenizer; pick a template the tokenizer has tokens for, or method=lora")
-    if cfg.trainer.gradient_checkpointing:
+    if cfg.trainer.gradient_checkpointing is True:  # auto resolves to off for P-Tuning (train/memory.py)
         # peft's prefix key/values break under activation checkpointing (a shape error deep in attention).
         raise ConfigError("method=ptuning_v2 does not work with trainer.gradient_checkpointing=true "
                           "(peft prefix tuning); set trainer.gradient_checkpointing=false")

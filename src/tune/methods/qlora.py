@@ -12,6 +12,7 @@ from . import lora
 ADAPTER = True
 KEEP_FP32_MASTER = False
 MERGE_REFUSAL = ""
+CHECKPOINTING = True        # activation checkpointing works with it
 QuantType = choices("QuantType", ["nf4", "fp4"], __name__)
 ComputeDtype = choices("ComputeDtype", ["auto", "bf16", "fp16", "fp32"], __name__)
 

@@ -59,6 +59,8 @@ def log_line(step: int, max_steps: int, logs: dict) -> str:
         parts.append(f"padding {100 * logs['padding_fraction']:.1f}%")
     if "mfu" in logs:
         parts.append(f"MFU {100 * logs['mfu']:.1f}%")
+    if "peak_memory_gb" in logs:
+        parts.append(f"peak memory {logs['peak_memory_gb']:.2f} GB")
     return f"{where}: " + ", ".join(parts) if parts else ""
 
 

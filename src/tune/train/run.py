@@ -85,11 +85,6 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         # when the model gets labels, and tune's loss never passes them: logits still come from tune's chunked
         # labelled-only loss (train/loss.py), which keeps the ZeRO-3 and added-token paths.
         kwargs["use_liger_kernel"] = True
-    # transformers 5.x renamed gradient_checkpointing -> activation_checkpointing; accept both versions.
-    new_names = "activation_checkpointing" in TrainingArguments.__dataclass_fields__
-    if t.gradient_checkpointing:
-        kwargs["activation_checkpointing" if new_names else "gradient_checkpointing"] = True
-        kwargs["activation_checkpointing_kwargs" if new_names else "gradient_checkpointing_kwargs"] = {"use_reentrant": False}
     if cfg.deepspeed.name != "none" and cfg.deepspeed.config:
         from omegaconf import OmegaConf
         kwargs["deepspeed"] = OmegaConf.to_container(cfg.deepspeed.config, resolve=True)
@@ -97,6 +92,16 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         return TrainingArguments(**kwargs)
     except ValueError as err:
         raise ConfigError(f"trainer: {str(err).splitlines()[0]}") from None
+
+
+def set_activation_checkpointing(args, on: bool) -> None:
+    """Activation checkpointing on TrainingArguments, once trainer.gradient_checkpointing is resolved (auto needs
+    the prepared data); non-reentrant, which works with frozen embeddings and peft. transformers 5.x renamed
+    gradient_checkpointing -> activation_checkpointing: both spellings are accepted."""
+    new_names = hasattr(args, "activation_checkpointing")
+    setattr(args, "activation_checkpointing" if new_names else "gradient_checkpointing", on)
+    setattr(args, "activation_checkpointing_kwargs" if new_names else "gradient_checkpointing_kwargs",
+            {"use_reentrant": False} if on else None)
 
 
 def _cuda() -> bool:
@@ -375,6 +380,8 @@ def summary_line(metrics: dict) -> str:
         parts.append(f"padding {100 * metrics['padding_fraction']:.1f}%")
     if "mfu" in metrics:
         parts.append(f"MFU {100 * metrics['mfu']:.1f}%")
+    if "peak_memory_gb" in metrics:
+        parts.append(f"peak memory {metrics['peak_memory_gb']:.2f} GB")
     if "eval_loss" in metrics:
         parts.append(f"eval_loss {metrics['eval_loss']:.4f} (perplexity {metrics['eval_perplexity']:.2f})")
     return "tune: done: " + ", ".join(parts)
@@ -388,17 +395,64 @@ def save_run_config(cfg, output_dir: str) -> None:
         OmegaConf.save(cfg, os.path.join(output_dir, "config.yaml"), resolve=True)
 
 
+def resolve_memory(cfg, s: Setup, data: TrainData):
+    """trainer.gradient_checkpointing (true, false or auto) checked against the memory estimate and resolved to
+    a boolean in the config, before the model loads and anything reads it (train/memory.py); the start line
+    says the estimate and the choice. ConfigError (one line, settings that fit) when nothing fits."""
+    import torch
+
+    from .memory import (RunShape, frozen_bytes_per_parameter, model_facts, optimizer_bytes, plan_memory)
+    from ..data.batching import example_lengths
+
+    t, method = cfg.trainer, get_method(cfg.method.name)
+    try:
+        facts = model_facts(s.model_path, cfg.method.name, cfg.method, cfg.model.trust_remote_code)
+    except ConfigError:
+        raise
+    except Exception as err:  # a model the meta-device count cannot build: train as asked, without an estimate
+        t.gradient_checkpointing = t.gradient_checkpointing is True
+        set_activation_checkpointing(s.args, t.gradient_checkpointing)
+        log(f"tune: memory: no estimate for this model ({type(err).__name__}: {str(err).splitlines()[0][:120]}); "
+            f"activation checkpointing {'on' if t.gradient_checkpointing else 'off'}")
+        return None
+    seq = cfg.data.max_length if cfg.data.streaming else max(example_lengths(data.train), default=1)
+    held = 4 if method.KEEP_FP32_MASTER or s.precision == "fp32" else 2
+    kwargs = method.load_kwargs(cfg.method, compute_dtype(s.precision))
+    quantisation = kwargs.get("quantization_config")
+    four_bit = bool(quantisation is not None and getattr(quantisation, "load_in_4bit", False))
+    ds = _as_dict(cfg.deepspeed.config) if cfg.deepspeed.name != "none" else {}
+    shape = RunShape(micro_batch=t.per_device_train_batch_size, seq_len=seq, accumulation=t.gradient_accumulation_steps,
+                     checkpointing=False, frozen_bytes=frozen_bytes_per_parameter(facts, held, four_bit),
+                     act_bytes=4 if s.precision == "fp32" else 2, optimizer_bytes=optimizer_bytes(t.optim),
+                     zero_stage=int((ds.get("zero_optimization") or {}).get("stage", 0) or 0),
+                     world_size=max(s.args.world_size, 1), four_bit=four_bit)
+    plan = plan_memory(facts, shape, t.gradient_checkpointing, method.CHECKPOINTING, t,
+                       int(os.environ.get("LOCAL_WORLD_SIZE", 1)), torch.cuda.is_available())
+    t.gradient_checkpointing = plan.checkpointing
+    set_activation_checkpointing(s.args, plan.checkpointing)
+    log(plan.line)
+    return plan
+
+
+def _as_dict(node) -> dict:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node or {})
+
+
 def run_training(cfg) -> TrainResult:
     """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
     s = setup(cfg)
     try:
         data = prepare_data(cfg, s.model_path)
+        memory = resolve_memory(cfg, s, data)
         model = build_model(cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path, data.renderer.stop_strings)
     except BaseException:
         _remove_if_unused(s)
         raise
     save_run_config(cfg, s.output_dir)
     trainer, metrics = train_model(cfg, s, data, model)
+    metrics.update(memory.metrics() if memory else {})
     final = save_final(trainer, cfg, data, s)
     if is_main_process():  # after the final evaluation, so its row is on the curve
         plot_loss(os.path.join(s.output_dir, METRICS_FILE), os.path.join(s.output_dir, "loss.png"))

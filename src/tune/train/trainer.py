@@ -10,6 +10,7 @@ from transformers.trainer_callback import ProgressCallback
 from ..data.batching import GlobalBatchLengthSampler, example_lengths
 from .callbacks import NumericProgressCallback
 from .loss import labelled_token_loss
+from .memory_meter import GIB, peak_bytes, reset_peak, resident_bytes
 from .throughput import ThroughputMeter, batch_counts, cpu_peak_flops, model_shape, peak_flops
 
 
@@ -72,10 +73,16 @@ class TuneTrainer(Trainer):
             self.meter.peak_flops = cpu_peak_flops(self.compute_dtype or torch.float32)
             self.peak_source = "measured CPU matmul peak (cached)"
 
+    def train(self, *args, **kwargs):
+        self.memory_before_training = resident_bytes()
+        reset_peak()  # the peak on each row is the training's own (not model loading's or data preparation's)
+        return super().train(*args, **kwargs)
+
     def log(self, logs: dict, *args, **kwargs) -> None:
         if "loss" in logs and "eval_loss" not in logs:  # a training row (every rank logs at the same steps)
             self._ensure_peak()
-            logs = {**logs, **self._throughput(self.meter.fields(reduce=self._sum_over_ranks))}
+            logs = {**logs, **self._throughput(self.meter.fields(reduce=self._sum_over_ranks)),
+                    "peak_memory_gb": round(peak_bytes() / GIB, 3)}
         super().log(logs, *args, **kwargs)
 
     def _throughput(self, fields: dict) -> dict:
@@ -89,4 +96,5 @@ class TuneTrainer(Trainer):
         return self.accelerator.reduce(counts.to(self.accelerator.device), reduction="sum").cpu()
 
     def throughput_summary(self) -> dict:
-        return self._throughput(self.meter.summary())
+        return {**self._throughput(self.meter.summary()), "peak_memory_gb": round(peak_bytes() / GIB, 3),
+                "memory_before_training_gb": round(getattr(self, "memory_before_training", 0) / GIB, 3)}
