@@ -39,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     command, overrides = argv[0], argv[1:]
     commands = _commands()
     if command not in commands:
-        print(f"tune: unknown command {command!r} (valid: {', '.join(sorted(commands))})", file=sys.stderr)
+        from .config import _did_you_mean
+
+        print(f"tune: unknown command {command!r} ({_did_you_mean(command, sorted(commands))}valid: "
+              f"{', '.join(sorted(commands))})", file=sys.stderr)
         return 2
     from .config_help import COMMAND_SECTIONS, describe, split_flags
     from .noise import quiet_libraries

@@ -30,6 +30,9 @@ def cmd_preview(overrides: list[str]) -> int:
 
 def cmd_train(overrides: list[str]) -> int:
     cfg = compose_cli(overrides)  # a config error is one line before torch/transformers load
+    from .data.dataset import check_sources
+
+    check_sources(cfg.data)  # so is a missing data file
     from .train.run import train_job
     return train_job(cfg)
 
@@ -71,7 +74,9 @@ def cmd_eval(overrides: list[str]) -> int:
     import json
     from .infer.evaluate import run_eval
 
-    metrics = run_eval(compose_cli(overrides, "eval"))
+    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
+    given = {"*"} if "data" in keys else {k[len("data."):] for k in keys if k.startswith("data.")}
+    metrics = run_eval(compose_cli(overrides, "eval"), given)
     print(json.dumps({k: v for k, v in metrics.items() if k != "data"}, ensure_ascii=False))
     return 0
 

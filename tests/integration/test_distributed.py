@@ -16,9 +16,10 @@ COMMON = ["trainer.report_to=[]", "data.max_length=64", "trainer.logging_steps=1
           "trainer.per_device_train_batch_size=2", "trainer.lr_scheduler_type=constant"]
 
 
-def launch(out, *args, processes=2, **env_extra):
+def launch(out, *args, processes=2, extensions=None, **env_extra):
+    """``extensions``: a fresh TORCH_EXTENSIONS_DIR; the test then checks that nothing was compiled into it."""
     cmd = ACCELERATE if processes == 2 else [sys.executable, "-m", "tune.train"]
-    env = dict(os.environ, TORCH_EXTENSIONS_DIR=os.environ.get("TORCH_EXTENSIONS_DIR", os.path.abspath(".cache/torch_extensions")),
+    env = dict(os.environ, TORCH_EXTENSIONS_DIR=str(extensions or os.path.join(str(out), "torch_extensions")),
                **env_extra)
     r = subprocess.run(cmd + COMMON + [f"trainer.output_dir={out}", *args], capture_output=True, text=True,
                        timeout=900, env=env)
@@ -38,7 +39,14 @@ def test_two_processes_train_agree_and_reload(method, deepspeed, tmp_path):
     # a method's own fields only: another method's field on the command line is refused at start
     extra = ["trainer.learning_rate=1e-2", "method.target_modules=[all-linear]"] if method == "lora" else \
         ["trainer.learning_rate=3e-3"]
-    r = launch(tmp_path, f"method={method}", f"deepspeed={deepspeed}", "trainer.max_steps=15", *extra)
+    if deepspeed == "zero3_offload":  # torch's Adam on the offloaded states: DeepSpeedCPUAdam is a C++ JIT compile
+        extra.append("+deepspeed.config.zero_force_ds_cpu_optimizer=false")
+    extensions = tmp_path / "torch_extensions"
+    r = launch(tmp_path / "run", f"method={method}", f"deepspeed={deepspeed}", "trainer.max_steps=15", *extra,
+               extensions=extensions)
+    built = [p.name for p in extensions.rglob("*")] if extensions.exists() else []
+    assert built == [], f"the test compiled C++ ops: {built}"
+    tmp_path = tmp_path / "run"
     assert "distributed: world_size=2 backend=gloo" in r.stderr
     if not deepspeed.startswith("zero3"):
         assert "ranks agree" in r.stderr

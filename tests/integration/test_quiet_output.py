@@ -24,6 +24,11 @@ def test_train_and_export_print_only_tune_lines(tmp_path):
     assert "tune: step 1/3: loss" in r.stderr and "{" not in r.stderr  # readable rows; JSON stays in metrics.jsonl
     assert re.search(r"tune: memory: estimate [\d.]+ GB of [\d.]+ GB available; activation checkpointing off", r.stderr)
     assert re.search(r"tune: step 1/3: .*peak memory [\d.]+ GB", r.stderr)
+    # stderr is a pipe here, as in a log file or CI: every tune line is a line of its own, no bar around it
+    tune_lines = [line for line in r.stderr.split("\n") if "tune:" in line]
+    assert tune_lines and all(line.startswith("tune:") and "\r" not in line and "\x1b" not in line
+                              for line in tune_lines), tune_lines
+    assert "Loading weights" not in r.stderr and "Writing model shards" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "tune", "export", f"checkpoint={run}", f"out={tmp_path / 'export'}"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -1,6 +1,8 @@
 """The code blocks README.md and recipes/*/README.md mark as running here (fence info `bash run-here` or
-`python run-here`) run as written, in a fresh folder that sees the repository's files, and exit 0. The two
-set-up commands at the top are not marked (the second one runs these tests)."""
+`python run-here`) run as a user runs them, in a fresh folder that sees the repository's files and its .venv,
+and exit 0: a bash block gets no venv on its PATH unless it puts it there (`source .venv/bin/activate`, as the
+README says), a python block runs with the venv's python. The two set-up commands at the top are not marked
+(the second one runs these tests)."""
 import os
 import re
 import subprocess
@@ -31,8 +33,11 @@ def test_block_runs_as_written(lang, code, tmp_path):
     for name in ("src", "configs", "recipes"):
         if (REPO / name).exists():
             (tmp_path / name).symlink_to(REPO / name)
-    bin_dir = os.path.dirname(sys.executable)
-    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    venv = Path(sys.prefix)  # the venv running these tests: the one setup.sh made, where a user has it
+    (tmp_path / ".venv").symlink_to(venv)
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if Path(p).resolve() != (venv / "bin").resolve()]
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
+    env["PATH"] = os.pathsep.join(path)
     cmd = ["bash", "-euo", "pipefail", "-c", code] if lang == "bash" else [sys.executable, "-c", code]
     r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])

@@ -48,14 +48,26 @@ def test_metadata_and_ignored_fields_do_not_stop_auto_detection(tmp_path):
     assert any("fields left unread: notes (3 records)" in line for line in summary.lines())
 
 
-def test_a_config_error_comes_before_torch_is_imported():
-    code = ("import sys\nfrom tune.cli import main\nrc = main(['train', 'trainer.learning_rat=1'])\n"
-            "assert rc == 2, rc\nheavy = [m for m in ('torch', 'transformers', 'datasets', 'deepspeed') if m in sys.modules]\n"
+@pytest.mark.parametrize("override,heavy,line", [
+    ("trainer.learning_rat=1", ("torch", "transformers", "datasets", "deepspeed"), "did you mean learning_rate?"),
+    ("data.path=/no/such/file.json", ("torch", "transformers", "deepspeed"), "/no/such/file.json: no such file"),
+])
+def test_a_config_error_comes_before_torch_is_imported(override, heavy, line):
+    """A misspelt key, and a data file that is not there: one line before the model's libraries load."""
+    code = (f"import sys\nfrom tune.cli import main\nrc = main(['train', {override!r}])\n"
+            f"assert rc == 2, rc\nheavy = [m for m in {heavy!r} if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stderr.strip().splitlines() == [r.stderr.strip().splitlines()[-1]]  # one line, tune's own
-    assert "did you mean learning_rate?" in r.stderr
+    assert line in r.stderr
+
+
+def test_a_misspelt_command_names_the_nearest(capsys):
+    from tune.cli import main
+
+    assert main(["trian"]) == 2
+    assert "unknown command 'trian' (did you mean train?" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("override,hint", [("template=chatlm", "chatml"), ("data=sharegtp", "sharegpt"),

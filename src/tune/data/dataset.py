@@ -68,6 +68,13 @@ def sources_of(cfg) -> list[Source]:
                    tuple(getattr(cfg, "ignore_fields", None) or ()))]
 
 
+def check_sources(cfg) -> None:
+    """Every data source names files that exist (ConfigError / DataError naming the path otherwise): checked by
+    the train command right after the config, before seconds of setup and model loading."""
+    for source in sources_of(cfg):
+        expand_paths(source.path)
+
+
 def _named_path(name: str) -> str | None:
     """The path configs/data/NAME.yaml gives (None when there is no such named dataset)."""
     from omegaconf import OmegaConf

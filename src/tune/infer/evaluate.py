@@ -45,9 +45,29 @@ def split_prompt(messages: list[dict]) -> tuple[Conversation, str]:
     return conv, reference
 
 
-def run_eval(cfg) -> dict:
+# The run's data settings that decide how a record becomes tokens: an evaluation reads new records the way the
+# run read its own, unless the command line sets the field (its path, sampling and batching stay the command's).
+RUN_DATA_FIELDS = ("format", "encoding", "on_error", "max_length", "train_on_prompt", "mask_history", "system",
+                   "columns", "ignore_fields", "instruction_mode", "instruction", "instructions")
+
+
+def with_run_data_settings(data_cfg, run_meta: dict, given: set[str], log=lambda m: None) -> None:
+    """Set ``data_cfg``'s RUN_DATA_FIELDS to the run's values (tune.json's config), except those in ``given``
+    (the fields the command line set; "*" for all, as data=NAME does)."""
+    run_data = (run_meta.get("config") or {}).get("data") or {}
+    taken = []
+    for key in RUN_DATA_FIELDS:
+        if key in run_data and key not in given and "*" not in given and run_data[key] != data_cfg[key]:
+            data_cfg[key] = run_data[key]
+            taken.append(f"{key}={run_data[key]!r}")
+    if taken:
+        log(f"tune: eval: the run's data settings apply: {', '.join(taken)} (set data.KEY=... to change one)")
+
+
+def run_eval(cfg, given_data_fields: set[str] = frozenset()) -> dict:
     e = cfg.eval
     trained = load_trained(e.checkpoint, trust_remote_code=cfg.model.trust_remote_code)
+    with_run_data_settings(cfg.data, trained.meta, set(given_data_fields), log=lambda m: print(m, file=sys.stderr))
     # held-out examples are scored whole (never packed), as training's own evaluation does
     data = prepare(cfg.data, trained.tokenizer, trained.renderer, log=lambda m: print(m, file=sys.stderr))
     ds, summary = data.examples, data.summary

@@ -77,10 +77,20 @@ def load_model(model_cfg, torch_dtype=None, path: str | None = None, **kwargs):
                           model_cfg.attn_implementation, **kwargs)
 
 
+def quiet_loading_bars() -> None:
+    """transformers' "Loading weights" / "Writing model shards" bars off when the command line quieted libraries
+    (noise.py sets the variable; debug=true keeps them). Its flag is global: saves after this load are quiet too."""
+    if os.environ.get("TUNE_TRANSFORMERS_BARS_OFF") == "1":
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False, attn_implementation=None, **kwargs):
     """The one loader of causal LMs, for training and for reloading what training saved."""
     from transformers import AutoModelForCausalLM
 
+    quiet_loading_bars()
     extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     if os.path.isdir(path) and not any(f.endswith(WEIGHT_SUFFIXES) for f in os.listdir(path)):
         raise ConfigError(f"model.name_or_path: folder {path!r} holds no weights (model.safetensors, "

@@ -10,6 +10,9 @@ def _train(overrides):
     from ..config import compose_command_line
 
     cfg = compose_command_line(overrides)  # a config error is one line before torch/transformers load
+    from ..data.dataset import check_sources
+
+    check_sources(cfg.data)  # so is a missing data file
     from .run import train_job
     return train_job(cfg)
 

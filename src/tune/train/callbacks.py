@@ -41,6 +41,24 @@ class NumericProgressCallback(ProgressCallback):
                 self.training_bar.write(line, file=sys.stderr)  # with tune's other lines (tqdm.write: stdout)
 
 
+class RowPrinterCallback(TrainerCallback):
+    """Where stderr is a file or a pipe (a log file, CI output), no bars: a bar redraws with carriage returns and
+    cursor moves, which a log file keeps, so each row would sit inside a bar line. Each row is a plain line."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            line = log_line(state.global_step, state.max_steps, logs)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+
+
+def bars_fit_stderr() -> bool:
+    """Progress bars where they redraw in place: a terminal, or a notebook (its own HTML bar)."""
+    from transformers.utils import is_in_notebook
+
+    return sys.stderr.isatty() or is_in_notebook()
+
+
 def log_line(step: int, max_steps: int, logs: dict) -> str:
     """One log row as a line; '' for the trainer's closing totals (tune's own last line says them)."""
     if "train_loss" in logs:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..artifacts import FINAL_DIR, TUNE_META, run_meta
+from ..data.dataset import check_sources
 from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
 from ..data.tokenizer_template import own_template_difference
@@ -20,7 +21,7 @@ from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
-from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, plot_loss
+from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
 from .checkpoints import (LOCK_FILE, compare_resumed_config, holds_a_run, holds_finished_run, lock_output_dir,
                           plan_resume, replace_dir_atomically, step_of)
 from .loss import causal_lm_loss, perplexity
@@ -76,7 +77,7 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         report_to=list(t.report_to), dataloader_num_workers=t.dataloader_num_workers,
         remove_unused_columns=False, save_strategy="steps", logging_first_step=True,
         eval_strategy=("steps" if t.eval_steps else "epoch") if has_eval else "no",
-        eval_steps=t.eval_steps, disable_tqdm=not is_main_process(), average_tokens_across_devices=True,
+        eval_steps=t.eval_steps, disable_tqdm=not is_main_process() or not bars_fit_stderr(), average_tokens_across_devices=True,
         include_num_input_tokens_seen="non_padding", prediction_loss_only=True,
         use_cpu=not _cuda(), torch_compile=t.torch_compile,
     )
@@ -442,6 +443,7 @@ def _as_dict(node) -> dict:
 
 def run_training(cfg) -> TrainResult:
     """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
+    check_sources(cfg.data)  # a missing data file is one line now, not after setup and model loading
     s = setup(cfg)
     try:
         data = prepare_data(cfg, s.model_path)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from transformers import Trainer
-from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from ..data.batching import GlobalBatchLengthSampler, example_lengths
-from .callbacks import NumericProgressCallback
+from .callbacks import NumericProgressCallback, RowPrinterCallback
 from .loss import labelled_token_loss
 from .memory_meter import GIB, peak_bytes, reset_peak, resident_bytes
 from .throughput import ThroughputMeter, batch_counts, cpu_peak_flops, model_shape, peak_flops
@@ -23,6 +23,8 @@ class TuneTrainer(Trainer):
         super().__init__(*args, **kwargs)
         if self.pop_callback(ProgressCallback) is not None:
             self.add_callback(NumericProgressCallback)
+        if self.pop_callback(PrinterCallback) is not None and self.is_world_process_zero():
+            self.add_callback(RowPrinterCallback)  # bars off (not a terminal): rows as plain lines
         self.loss_chunk_tokens = loss_chunk_tokens
         self.group_by_length = group_by_length
         self.compute_dtype = compute_dtype
