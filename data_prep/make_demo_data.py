@@ -1,6 +1,11 @@
 """Write the small bundled demo datasets (our own text, no licence strings attached) into
-src/tune/assets/demo/: alpaca_demo.json (English and Chinese single-turn) and sharegpt_demo.json
-(multi-turn). Deterministic: the same files every run.
+src/tune/assets/demo/: alpaca_demo.json (English and Chinese single-turn: colours, capitals, opposites,
+translations, animal sounds, small sums, the days and numbers that come next, and a few facts) and
+sharegpt_demo.json (multi-turn: a question and a follow-up about the same kind of fact). Deterministic.
+
+The records are kinds a user recognises, and few and regular enough that the embedded tiny model, which starts
+from random weights, learns them within the README's one-minute run (benchmarks/demo_learning.py measures it):
+a large table of random sums, as before, is a lookup table such a model does not memorise in a minute.
 
     python data_prep/make_demo_data.py --out src/tune/assets/demo
 """
@@ -23,40 +28,65 @@ OPPOSITES = {"hot": "cold", "big": "small", "up": "down", "fast": "slow", "happy
              "open": "closed", "early": "late", "full": "empty", "old": "new"}
 WORDS_ZH = {"water": "水", "fire": "火", "tree": "树", "book": "书", "cat": "猫", "dog": "狗",
             "sun": "太阳", "moon": "月亮", "mountain": "山", "river": "河"}
+SOUNDS = {"cow": "moo", "dog": "woof", "cat": "meow", "duck": "quack", "sheep": "baa", "pig": "oink",
+          "horse": "neigh", "owl": "hoot", "lion": "roar", "bee": "buzz"}
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven"]
+FACTS = [("How many legs does a spider have?", "A spider has eight legs."),
+         ("How many days are in a week?", "A week has seven days."),
+         ("How many months are in a year?", "A year has twelve months."),
+         ("What do bees make?", "Bees make honey."),
+         ("Where do fish live?", "Fish live in water."),
+         ("What do plants need to grow?", "Plants need water and light to grow."),
+         ("What is frozen water called?", "Frozen water is called ice."),
+         ("Which planet do we live on?", "We live on Earth.")]
 
 
 def single_turn(rng: random.Random) -> list[dict]:
     out = []
-    for _ in range(120):
-        a, b = rng.randint(1, 40), rng.randint(1, 40)
-        out.append({"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} plus {b} is {a + b}."})
-        out.append({"instruction": f"{a}加{b}等于几？", "input": "", "output": f"{a}加{b}等于{a + b}。"})
+
+    def add(instruction, output, input=""):
+        out.append({"instruction": instruction, "input": input, "output": output})
+
     for thing, colour in COLOURS.items():
-        out.append({"instruction": f"What colour is {thing}?", "input": "", "output": f"{thing.capitalize()} is {colour}."})
+        add(f"What colour is {thing}?", f"{thing[0].upper() + thing[1:]} is {colour}.")
     for thing, colour in COLOURS_ZH.items():
-        out.append({"instruction": f"{thing}是什么颜色？", "input": "", "output": f"{thing}是{colour}的。"})
+        add(f"{thing}是什么颜色？", f"{thing}是{colour}的。")
     for country, city in CAPITALS.items():
-        out.append({"instruction": "Name the capital of the country.", "input": country,
-                    "output": f"The capital of {country} is {city}."})
+        add("Name the capital of the country.", f"The capital of {country} is {city}.", country)
     for country, city in CAPITALS_ZH.items():
-        out.append({"instruction": "说出这个国家的首都。", "input": country, "output": f"{country}的首都是{city}。"})
+        add("说出这个国家的首都。", f"{country}的首都是{city}。", country)
     for word, opp in OPPOSITES.items():
-        out.append({"instruction": f"Give the opposite of \"{word}\".", "input": "", "output": f"The opposite of \"{word}\" is \"{opp}\"."})
+        add(f"Give the opposite of \"{word}\".", f"The opposite of \"{word}\" is \"{opp}\".")
     for word, zh in WORDS_ZH.items():
-        out.append({"instruction": "Translate the word into Chinese.", "input": word, "output": f"\"{word}\" in Chinese is \"{zh}\"."})
+        add("Translate the word into Chinese.", f"\"{word}\" in Chinese is \"{zh}\".", word)
+    for animal, sound in SOUNDS.items():
+        add(f"What sound does a {animal} make?", f"A {animal} says {sound}.")
+    for a, b in sorted(rng.sample([(a, b) for a in range(1, 6) for b in range(1, 6)], 15)):
+        add(f"What is {a} plus {b}?", f"{a} plus {b} is {a + b}.")
+    for day, nxt in zip(DAYS, DAYS[1:] + DAYS[:1]):
+        add(f"What day comes after {day}?", f"{nxt} comes after {day}.")
+    for word, nxt in zip(NUMBERS, NUMBERS[1:]):
+        add(f"What number comes after {word}?", f"{nxt.capitalize()} comes after {word}.")
+    for question, answer in FACTS:
+        add(question, answer)
     rng.shuffle(out)
     return out
 
 
 def multi_turn(rng: random.Random) -> list[dict]:
+    """A question and a follow-up of the same kind ("And ...?"), so the second answer needs the first turn."""
     out = []
-    for i in range(80):
-        a, b, c = rng.randint(1, 20), rng.randint(1, 20), rng.randint(1, 20)
+    kinds = [(COLOURS, "What colour is {}?", "And {}?", "{} is {}."),
+             (CAPITALS, "What is the capital of {}?", "And of {}?", "The capital of {} is {}."),
+             (SOUNDS, "What sound does a {} make?", "And a {}?", "A {} says {}.")]
+    for i in range(30):
+        table, first, follow, answer = kinds[i % len(kinds)]
+        (k1, v1), (k2, v2) = rng.sample(sorted(table.items()), 2)
+        cap = lambda s: s[0].upper() + s[1:]
         out.append({"id": f"demo_{i}", "conversations": [
-            {"from": "human", "value": f"What is {a} plus {b}?"},
-            {"from": "gpt", "value": f"{a} plus {b} is {a + b}."},
-            {"from": "human", "value": f"And if you add {c} more?"},
-            {"from": "gpt", "value": f"{a + b} plus {c} is {a + b + c}."},
+            {"from": "human", "value": first.format(k1)}, {"from": "gpt", "value": cap(answer.format(k1, v1))},
+            {"from": "human", "value": follow.format(k2)}, {"from": "gpt", "value": cap(answer.format(k2, v2))},
         ]})
     return out
 
