@@ -6,13 +6,20 @@ Notebook API, mirroring the CLI::
     cfg = compose("alpaca_lora", overrides=["model=tiny", "trainer.max_steps=20"])
     result = train(cfg)          # result.output_dir, result.metrics, result.model, result.tokenizer
 """
-from .config import compose
 # The subpackage tune.train is imported before the function train() is defined, so the function keeps the name:
 # otherwise the first `import tune.train.x` anywhere (a notebook, train() itself) rebinds tune.train to the package.
 from . import train as _train_package  # noqa: F401  (empty __init__: nothing heavy)
 
 __all__ = ["compose", "train", "chat", "export"]
 __version__ = "0.1.0"
+
+
+def compose(recipe=None, overrides=None):
+    """The config for a recipe and overrides, as `tune train` composes it (tune.config.compose). Imported on first
+    call, so `import tune.methods` alone builds no config schema (a method module added to tune.methods.__path__
+    before the first compose is a choice like the others)."""
+    from .config import compose as compose_config
+    return compose_config(recipe, overrides)
 
 
 def train(cfg):

@@ -126,8 +126,8 @@ def list_items(kind: str) -> list[tuple[str, str]]:
         from .data.formats import FORMATS
         return [(n, _docline(m)) for n, m in FORMATS.items()]
     if kind == "methods":
-        from .methods import METHODS
-        return [(n, _docline(m)) for n, m in METHODS.items()]
+        from .methods import methods
+        return [(n, _first_sentence(m.summary.strip().split("\n\n")[0])) for n, m in methods().items()]
     if kind == "recipes":
         return [(n, _yaml_comment("recipe", n)) for n in group_options("recipe")]
     if kind == "datasets":

@@ -16,13 +16,13 @@ from .data.formats import FORMATS
 from .distributed import is_main_process
 from .data.templates import template_names
 from .errors import ConfigError
-from .methods import METHODS, all_method_fields, method_fields
+from .methods import all_method_fields, get_method, method_fields, methods
 
 DataFormat = choices("DataFormat", ["auto", *FORMATS], __name__)
 OnError = choices("OnError", ["raise", "skip"], __name__)
 InstructionMode = choices("InstructionMode", ["none", "fixed", "per_sample"], __name__)
 TemplateName = choices("TemplateName", template_names(), __name__)
-MethodName = choices("MethodName", METHODS, __name__)
+MethodName = choices("MethodName", methods(), __name__)
 Precision = choices("Precision", ["auto", "bf16", "fp16", "fp32"], __name__)
 PreviewFormat = choices("PreviewFormat", ["jsonl", "text"], __name__)
 
@@ -188,10 +188,13 @@ def config_dir() -> str:
 
 
 def group_options(group: str) -> list[str]:
+    """The options of a config group: its YAML files, and for ``method`` every registered method (a method
+    module needs no YAML: its Config is stored with Hydra when it has none)."""
     folder = os.path.join(config_dir(), group)
-    if not os.path.isdir(folder):
-        return []
-    return sorted(f[: -len(".yaml")] for f in os.listdir(folder) if f.endswith(".yaml"))
+    found = {f[: -len(".yaml")] for f in os.listdir(folder) if f.endswith(".yaml")} if os.path.isdir(folder) else set()
+    if group == "method":
+        found |= set(methods())
+    return sorted(found)
 
 
 def asset_path(rel: str) -> str:
@@ -203,7 +206,11 @@ def _register() -> None:
     from hydra.core.config_store import ConfigStore
     from omegaconf import OmegaConf
 
-    ConfigStore.instance().store(name="tune_schema", node=TuneConfig)
+    store = ConfigStore.instance()
+    store.store(name="tune_schema", node=TuneConfig)
+    for name, method in methods().items():
+        if not os.path.isfile(os.path.join(config_dir(), "method", f"{name}.yaml")):
+            store.store(group="method", name=name, node={"name": name})
     if not OmegaConf.has_resolver("tune_asset"):
         OmegaConf.register_new_resolver("tune_asset", asset_path)
 
@@ -378,7 +385,6 @@ def check_values(cfg) -> None:
         (t.memory_limit_gb is not None and t.memory_limit_gb <= 0, "trainer.memory_limit_gb", t.memory_limit_gb, "give a size in GB above 0"),
         (d.max_length < 2, "data.max_length", d.max_length, "give 2 tokens or more"),
         (d.val_size < 0, "data.val_size", d.val_size, "give a fraction below 1 or a count"),
-        ("r" in cfg.method and cfg.method.r is not None and cfg.method.r < 1, "method.r", cfg.method.get("r"), "a LoRA rank is 1 or more"),
     ]
     for bad, key, value, fix in checks:
         if bad:
@@ -440,6 +446,9 @@ def _recipe_method_keys(recipe: Optional[str]) -> set[str]:
 def narrow_method(cfg, overrides: list[str], recipe_keys: set[str] = frozenset(), log=None):
     """The config with ``method`` narrowed to the chosen method's own structured config.
 
+    Composition merges every method's fields into one loose schema, whose defaults are whichever method declared
+    a field first; here each field the chosen method has takes the value someone set (the method's YAML, the
+    recipe, the command line) or else the method's own default, so a method's Config decides its defaults.
     A field of another method set by the user's overrides is an error naming the method's fields; one a recipe
     set for the method it names (``recipe=huatuo method=full``: its LoRA fields) is dropped with one line."""
     import dataclasses
@@ -447,24 +456,37 @@ def narrow_method(cfg, overrides: list[str], recipe_keys: set[str] = frozenset()
     from omegaconf import OmegaConf
 
     name = cfg.method.name  # a valid one: method.name is typed by MethodName
+    method = get_method(name)
     own = method_fields(name)
     explicit = {o.lstrip("+").split("=", 1)[0].split(".", 1)[1] for o in overrides
                 if o.lstrip("+").startswith("method.") and "=" in o}
     foreign = sorted(explicit - set(own))
     if foreign:
         raise ConfigError(f"method.{foreign[0]}: method={name} has no such field (its fields: {', '.join(own[1:]) or 'none'})")
-    defaults = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
-                for f in fields(MethodConfig)}
+    loose = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+             for f in fields(MethodConfig)}
     values = OmegaConf.to_container(cfg.method, resolve=True)
-    dropped = sorted(k for k, v in values.items() if k not in own and (v != defaults[k] or k in recipe_keys))
+    dropped = sorted(k for k, v in values.items() if k not in own and (v != loose[k] or k in recipe_keys))
     if dropped:
         (log or _stderr)(f"tune: method={name} has no {', '.join('method.' + k for k in dropped)} "
                          f"(set for another method by the recipe): dropped")
+    set_keys = explicit | set(recipe_keys) | _yaml_keys("method", name)
+    mine = {k: values[k] for k in own if k in set_keys or values[k] != loose[k]}
     container = OmegaConf.to_container(cfg, resolve=False)
-    container["method"] = OmegaConf.structured(METHODS[name].Config(**{k: values[k] for k in own}))
+    narrowed_method = method.Config(**mine)
+    method.check_values(narrowed_method)
+    container["method"] = OmegaConf.structured(narrowed_method)
     narrowed = OmegaConf.create(container, flags={"allow_objects": False})
     OmegaConf.set_struct(narrowed, True)
     return narrowed
+
+
+def _yaml_keys(group: str, option: str) -> set[str]:
+    """The keys configs/GROUP/OPTION.yaml sets (none when there is no such file)."""
+    from omegaconf import OmegaConf
+
+    path = os.path.join(config_dir(), group, f"{option}.yaml")
+    return set(OmegaConf.load(path).keys()) if os.path.isfile(path) else set()
 
 
 def _stderr(msg: str) -> None:

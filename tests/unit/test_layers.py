@@ -93,7 +93,7 @@ def test_no_layer_imports_a_higher_one():
 def test_the_graph_sees_lazy_and_relative_imports():
     graph = import_graph()
     assert "tune.data.tokenizer_template" in graph["tune.data.templates"]  # imported inside a function
-    assert "tune.methods.qlora" in graph["tune.methods.ptuning"]          # `from . import qlora`
+    assert "tune.methods.lora" in graph["tune.methods.qlora"]             # `from . import lora`
 
 
 def test_slow_marker_is_registered_and_leaves_an_inner_loop():

@@ -19,7 +19,7 @@ def test_compose_narrows_to_the_methods_own_fields(name):
     assert list(cfg.method) == method_fields(name)
 
 
-def test_one_yaml_per_method():
+def test_every_method_is_a_choice():
     assert group_options("method") == sorted(METHODS)
 
 
@@ -63,3 +63,88 @@ def test_no_branch_on_method_names_outside_methods():
         text = (root / rel).read_text(encoding="utf-8")
         for name in METHODS:
             assert f'"{name}"' not in text and f"'{name}'" not in text, (rel, name)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_each_method_s_own_config_decides_its_defaults(name):
+    """The method YAMLs name the method only: every default comes from the method's Config (qlora's target
+    modules are all-linear, lora's q/v, though the loose composed schema holds one of them)."""
+    cfg = compose(None, [f"method={name}"])
+    own = dataclasses.asdict(get_method(name).Config())
+    assert {k: (v.value if hasattr(v, "value") else v) for k, v in dict(cfg.method).items()} == \
+        {k: (v.value if hasattr(v, "value") else v) for k, v in own.items()}
+    assert compose(None, ["method=qlora"]).method.target_modules == ["all-linear"]
+
+
+@pytest.mark.parametrize("method,field,value", [
+    ("ptuning_v2", "encoder_hidden_size", 64), ("freeze", "train_embeddings", True), ("freeze", "train_lm_head", True),
+    ("lora", "r", 16), ("lora", "target_modules", "[all-linear]"), ("qlora", "use_dora", True),
+])
+def test_a_change_that_does_not_fit_the_checkpoint_refuses_resume(method, field, value, tmp_path):
+    from omegaconf import OmegaConf
+
+    from tune.train.checkpoints import compare_resumed_config
+
+    OmegaConf.save(compose(None, [f"method={method}"]), tmp_path / "config.yaml", resolve=True)
+    assert compare_resumed_config(compose(None, [f"method={method}", "trainer.learning_rate=1e-3"]), str(tmp_path)) \
+        == ["tune: resuming with trainer.learning_rate=0.001 (the run had 0.0002)"]
+    with pytest.raises(ConfigError, match=f"trainer.resume: method.{field} was"):
+        compare_resumed_config(compose(None, [f"method={method}", f"method.{field}={value}"]), str(tmp_path))
+
+
+def test_method_fields_are_read_only_inside_methods():
+    """Outside methods/, nothing reads a method's own field (method.r, "target_modules", ...): ask the Method."""
+    import re
+    from pathlib import Path
+
+    import tune
+
+    root = Path(tune.__file__).parent
+    names = {f.name for m in METHODS.values() for f in dataclasses.fields(m.Config)} - {"name"}
+    hits = []
+    for path in root.rglob("*.py"):
+        if "methods" in path.relative_to(root).parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for field in names:
+            if re.search(rf"method(_cfg)?\.{field}\b|[\"']{field}[\"']", text):
+                hits.append((str(path.relative_to(root)), field))
+    assert hits == []
+
+
+def test_a_method_is_one_module(tmp_path):
+    """A module in a folder the methods package searches, with a Method and its Config, and nothing else: it
+    composes (no YAML), trains the tiny model's parameters it chooses, and is listed."""
+    import subprocess
+    import sys
+
+    (tmp_path / "bias_only.py").write_text('''"""Bias-only tuning: a dummy method for the test."""
+from dataclasses import dataclass
+from tune.methods.base import Method
+
+@dataclass
+class Config:
+    name: str = "bias_only"
+    scale: int = 3
+
+class BiasOnly(Method):
+    Config = Config
+    KEEP_FP32_MASTER = True
+    def apply(self, model, method_cfg, train_cfg, new_token_ids=()):
+        for n, p in model.named_parameters():
+            p.requires_grad_(n.endswith("norm.weight"))
+        return model
+
+METHOD = BiasOnly()
+''')
+    code = f"""
+import tune.methods
+tune.methods.__path__.append({str(tmp_path)!r})
+from tune import compose
+from tune.commands import list_items
+cfg = compose(None, ["method=bias_only", "method.scale=5"])
+assert dict(cfg.method) == {{"name": "bias_only", "scale": 5}}, dict(cfg.method)
+assert ("bias_only", "Bias-only tuning: a dummy method for the test.") in list_items("methods")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]

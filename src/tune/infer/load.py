@@ -57,19 +57,14 @@ def load_base(meta: dict, dtype, remote: bool, dequantize: bool, tokenizer=None)
     import torch
     from omegaconf import OmegaConf
 
-    from ..methods import qlora
-
     method = get_method(meta["method"])
     method_cfg = OmegaConf.create(meta["config"]["method"])
     kwargs = method.load_kwargs(method_cfg, dtype or torch.float32)
     base = load_causal_lm(meta["base_model"], dtype, remote, _attn_implementation(meta), **kwargs)
     if tokenizer is not None:  # control tokens added in training: the adapter holds their trained rows
         grow_embeddings(base, len(tokenizer))
-    if "quantization_config" in kwargs:
-        if dequantize:
-            base = base.dequantize()
-        else:
-            qlora.disable_cpu_bf16_repack(base)
+    if method.quantization_bits(method_cfg):
+        return base.dequantize() if dequantize else method.prepare_base(base, method_cfg)
     return base
 
 

@@ -1,18 +1,7 @@
-"""Fine-tuning methods. Each module here declares what it is, behind one small interface:
-
-- ``Config``: its structured config (a dataclass; ``name`` first; qlora's extends lora's);
-- ``ADAPTER``: saved as a peft adapter on top of an unchanged base (else the whole model is saved);
-- ``KEEP_FP32_MASTER``: the model loads in fp32 and mixed precision happens in autocast (full, freeze);
-- ``MERGE_REFUSAL``: why ``tune export`` cannot merge it ('' when it can);
-- ``CHECKPOINTING``: whether activation checkpointing works with it (trainer.gradient_checkpointing=auto may
-  turn it on only where it does);
-- ``check(cfg, new_token_ids)``: combinations known not to work, refused up front with one line;
-- ``load_kwargs(method_cfg, compute_dtype)``: how the base loads (a quantised base for QLoRA), in training and
-  when a saved run reloads;
-- ``apply(model, method_cfg, train_cfg, new_token_ids)``: the trainable model.
-
-A new method is one module here and one YAML in configs/method/: METHODS finds every module that has a
-``Config`` and an ``apply``.
+"""Fine-tuning methods: one module each, holding a ``Method`` (methods/base.py) as ``METHOD``: its structured
+config, whether it saves a model or an adapter, how its base loads, its checks, and ``apply``. A new method is
+one module here (and, optionally, a YAML in configs/method/ naming it); the registry finds every module with a
+``METHOD``, on first use.
 """
 from __future__ import annotations
 
@@ -20,27 +9,38 @@ import dataclasses
 import importlib
 import pkgutil
 import typing
-from types import ModuleType
 
 from ..errors import ConfigError
+from .base import Method
+
+_registry: dict[str, Method] | None = None
 
 
-def _discover() -> dict[str, ModuleType]:
-    found = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "Config") and hasattr(module, "apply"):
-            found[module.Config.name] = module
-    return found
+def methods() -> dict[str, Method]:
+    """name -> Method, discovered once in this package's folders (a test may add a folder to ``__path__``
+    before the first call)."""
+    global _registry
+    if _registry is None:
+        found = {}
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            method = getattr(module, "METHOD", None)
+            if isinstance(method, Method):
+                found[method.name] = method
+        _registry = found
+    return _registry
 
 
-METHODS: dict[str, ModuleType] = _discover()
+def __getattr__(name: str):
+    if name == "METHODS":  # the registry, built on first use
+        return methods()
+    raise AttributeError(name)
 
 
-def get_method(name: str) -> ModuleType:
-    if name not in METHODS:
-        raise ConfigError(f"method.name: unknown method {name!r} (valid: {', '.join(METHODS)})")
-    return METHODS[name]
+def get_method(name: str) -> Method:
+    if name not in methods():
+        raise ConfigError(f"method.name: unknown method {name!r} (valid: {', '.join(methods())})")
+    return methods()[name]
 
 
 def method_fields(name: str) -> list[str]:
@@ -49,9 +49,9 @@ def method_fields(name: str) -> list[str]:
 
 def all_method_fields() -> list[tuple[str, type, dataclasses.Field]]:
     """Every method's fields once (the first declaration wins), ``name`` first, with their resolved types: the
-    schema Hydra composes with."""
+    loose schema Hydra composes with before config narrows it to the chosen method's own Config."""
     seen: dict[str, tuple] = {}
-    for method in METHODS.values():
+    for method in methods().values():
         hints = typing.get_type_hints(method.Config)
         for f in dataclasses.fields(method.Config):
             seen.setdefault(f.name, (f.name, hints[f.name], f))

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ADAPTER = False            # saves the whole model
-KEEP_FP32_MASTER = True    # fp32 master weights; mixed precision happens in autocast
-MERGE_REFUSAL = ""
-CHECKPOINTING = True        # activation checkpointing works with it
+from .base import Method
 
 
 @dataclass
@@ -14,15 +11,14 @@ class Config:
     name: str = "full"
 
 
-def check(cfg, new_token_ids=()) -> None:
-    """Nothing is known not to work with full fine-tuning."""
+class Full(Method):
+    Config = Config
+    KEEP_FP32_MASTER = True
+
+    def apply(self, model, method_cfg, train_cfg, new_token_ids=()):
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
 
 
-def load_kwargs(method_cfg, compute_dtype) -> dict:
-    return {}
-
-
-def apply(model, method_cfg, train_cfg, new_token_ids=()):
-    for p in model.parameters():
-        p.requires_grad_(True)
-    return model
+METHOD = Full()

@@ -7,11 +7,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ..errors import ConfigError
-
-ADAPTER = True             # saves a peft adapter on top of an unchanged base
-KEEP_FP32_MASTER = False
-MERGE_REFUSAL = ""
-CHECKPOINTING = True        # activation checkpointing works with it
+from .base import Method
 
 
 @dataclass
@@ -25,14 +21,6 @@ class Config:
     init_adapter: Optional[str] = None        # continue training from this LoRA adapter folder
     use_dora: bool = False                    # weight-decomposed LoRA (DoRA)
     use_rslora: bool = False                  # rank-stabilised scaling alpha / sqrt(r)
-
-
-def check(cfg, new_token_ids=()) -> None:
-    """LoRA works under every DeepSpeed stage, with checkpointing and added tokens."""
-
-
-def load_kwargs(method_cfg, compute_dtype) -> dict:
-    return {}
 
 
 def lora_config(method_cfg, trainable_tokens: dict | None = None):
@@ -85,7 +73,21 @@ def attach(model, method_cfg, new_token_ids=()):
     return model
 
 
-def apply(model, method_cfg, train_cfg, new_token_ids=()):
-    if train_cfg.gradient_checkpointing:
-        model.enable_input_require_grads()  # the frozen embeddings must pass gradients to checkpointed blocks
-    return attach(model, method_cfg, new_token_ids)
+class Lora(Method):
+    """LoRA works under every DeepSpeed stage, with checkpointing and added tokens."""
+    Config = Config
+    ADAPTER = True
+    # the adapter's shapes: another rank, target or saved module would not fit its weights or optimiser state
+    UNUSABLE_IF_CHANGED = ("r", "target_modules", "modules_to_save", "use_dora", "init_adapter")
+
+    def check_values(self, method_cfg) -> None:
+        if method_cfg.r is not None and method_cfg.r < 1:
+            raise ConfigError(f"method.r={method_cfg.r}: a LoRA rank is 1 or more")
+
+    def apply(self, model, method_cfg, train_cfg, new_token_ids=()):
+        if train_cfg.gradient_checkpointing:
+            model.enable_input_require_grads()  # the frozen embeddings must pass gradients to checkpointed blocks
+        return attach(model, method_cfg, new_token_ids)
+
+
+METHOD = Lora()

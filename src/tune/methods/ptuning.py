@@ -5,12 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ConfigError
-
-ADAPTER = True
-KEEP_FP32_MASTER = False
-CHECKPOINTING = False       # peft's prefix key/values break under activation checkpointing (see check)
-MERGE_REFUSAL = ("prefix tuning adds key/value prefixes, not weight deltas, so it cannot be merged; load the "
-                 "adapter with peft.PeftModel.from_pretrained")
+from .base import Method
 
 
 @dataclass
@@ -22,37 +17,45 @@ class Config:
     quantization_bit: int = 0                 # 4 or 8: load the frozen base quantised (bitsandbytes)
 
 
-def check(cfg, new_token_ids=()) -> None:
-    if cfg.deepspeed.name.startswith("zero3"):
-        raise ConfigError("method=ptuning_v2 with ZeRO-3: peft prefix tuning needs the full model config at "
-                          "init; use deepspeed=zero2 or none")
-    if new_token_ids:
-        raise ConfigError("method=ptuning_v2 cannot train the embedding rows of the control tokens the template "
-                          "adds to this tokenizer; pick a template the tokenizer has tokens for, or method=lora")
-    if cfg.trainer.gradient_checkpointing is True:  # auto resolves to off for P-Tuning (train/memory.py)
-        # peft's prefix key/values break under activation checkpointing (a shape error deep in attention).
-        raise ConfigError("method=ptuning_v2 does not work with trainer.gradient_checkpointing=true "
-                          "(peft prefix tuning); set trainer.gradient_checkpointing=false")
+class PTuningV2(Method):
+    Config = Config
+    ADAPTER = True
+    # peft's prefix key/values break under activation checkpointing (a shape error deep in attention)
+    CHECKPOINTING = False
+    MERGE_REFUSAL = ("prefix tuning adds key/value prefixes, not weight deltas, so it cannot be merged; load the "
+                     "adapter with peft.PeftModel.from_pretrained")
+    # the prefix's shapes (and its MLP's): another length or encoder would not fit the adapter or optimiser state
+    UNUSABLE_IF_CHANGED = ("num_virtual_tokens", "prefix_projection", "encoder_hidden_size")
+
+    def check_values(self, method_cfg) -> None:
+        if method_cfg.quantization_bit not in (0, 4, 8):
+            raise ConfigError(f"method.quantization_bit: {method_cfg.quantization_bit} is not one of 0, 4, 8")
+
+    def check(self, cfg) -> None:
+        if cfg.deepspeed.name.startswith("zero3"):
+            raise ConfigError("method=ptuning_v2 with ZeRO-3: peft prefix tuning needs the full model config at "
+                              "init; use deepspeed=zero2 or none")
+        if cfg.trainer.gradient_checkpointing is True:  # auto resolves to off (CHECKPOINTING, train/memory.py)
+            raise ConfigError("method=ptuning_v2 does not work with trainer.gradient_checkpointing=true "
+                              "(peft prefix tuning); set trainer.gradient_checkpointing=false")
+
+    def check_new_tokens(self, cfg, new_token_ids) -> None:
+        if new_token_ids:
+            raise ConfigError("method=ptuning_v2 cannot train the embedding rows of the control tokens the template "
+                              "adds to this tokenizer; pick a template the tokenizer has tokens for, or method=lora")
+
+    def quantization_bits(self, method_cfg) -> int:
+        """ChatGLM-6B's P-Tuning v2 runs on a 4-bit base (quantization_bit 4): the base is frozen, so quantising it
+        costs nothing in quality of the trained prefix and cuts memory to ~7 GB for 6B parameters."""
+        return method_cfg.quantization_bit
+
+    def apply(self, model, method_cfg, train_cfg, new_token_ids=()):
+        from peft import PrefixTuningConfig, TaskType, get_peft_model
+
+        config = PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=method_cfg.num_virtual_tokens,
+                                    prefix_projection=method_cfg.prefix_projection,
+                                    encoder_hidden_size=method_cfg.encoder_hidden_size or model.config.hidden_size)
+        return get_peft_model(self.prepare_base(model, method_cfg), config)
 
 
-def load_kwargs(method_cfg, compute_dtype) -> dict:
-    """ChatGLM-6B's P-Tuning v2 runs on a 4-bit base (quantization_bit 4): the base is frozen, so quantising it
-    costs nothing in quality of the trained prefix and cuts memory to ~7 GB for 6B parameters."""
-    if method_cfg.quantization_bit in (4, 8):
-        from . import qlora
-        return qlora.quantized_base(method_cfg.name, method_cfg.quantization_bit, compute_dtype)
-    if method_cfg.quantization_bit:
-        raise ConfigError(f"method.quantization_bit: {method_cfg.quantization_bit} is not one of 0, 4, 8")
-    return {}
-
-
-def apply(model, method_cfg, train_cfg, new_token_ids=()):
-    from peft import PrefixTuningConfig, TaskType, get_peft_model
-
-    if method_cfg.quantization_bit:
-        from . import qlora
-        qlora.disable_cpu_bf16_repack(model)
-    config = PrefixTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=method_cfg.num_virtual_tokens,
-                                prefix_projection=method_cfg.prefix_projection,
-                                encoder_hidden_size=method_cfg.encoder_hidden_size or model.config.hidden_size)
-    return get_peft_model(model, config)
+METHOD = PTuningV2()

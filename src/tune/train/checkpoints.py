@@ -190,10 +190,16 @@ def replace_dir_atomically(tmp: str, final: str) -> None:
 
 # -- one run per folder ------------------------------------------------------------------------------------------
 LOCK_FILE = ".tune.lock"
-# Fields whose change makes a checkpoint unusable: the weights or adapter shapes it holds would not fit.
-UNUSABLE_IF_CHANGED = ("model.name_or_path", "model.tiny", "method.name", "method.r", "method.target_modules",
-                       "method.modules_to_save", "method.num_virtual_tokens", "method.prefix_projection",
-                       "method.trainable_layers", "method.use_dora", "template.name")
+# Fields whose change makes a checkpoint unusable: the weights it holds would not fit; the method adds its own
+# (Method.UNUSABLE_IF_CHANGED: adapter shapes, which parameters train).
+UNUSABLE_IF_CHANGED = ("model.name_or_path", "model.tiny", "method.name", "template.name")
+
+
+def unusable_if_changed(method_name: str) -> tuple[str, ...]:
+    """Every field whose change makes a checkpoint of a run with this method unusable, method.name first."""
+    from ..methods import get_method
+
+    return UNUSABLE_IF_CHANGED + tuple(f"method.{f}" for f in get_method(method_name).UNUSABLE_IF_CHANGED)
 
 
 def holds_finished_run(output_dir: str) -> bool:
@@ -251,7 +257,8 @@ def compare_resumed_config(cfg, output_dir: str) -> list[str]:
     now = _flat(OmegaConf.to_container(cfg, resolve=True))
     ignored = ("trainer.resume", "trainer.output_dir", "trainer.trust_checkpoint_pickles", "debug")
     changed = [k for k in sorted(set(saved) | set(now)) if k not in ignored and saved.get(k) != now.get(k)]
-    for field in UNUSABLE_IF_CHANGED:  # in this order: method.name before the fields that follow from it
+    saved_method = saved.get("method.name") or now.get("method.name")
+    for field in unusable_if_changed(saved_method):  # in this order: method.name before its own fields
         for key in changed:
             if key == field or key.startswith(field + "."):
                 raise ConfigError(f"trainer.resume: {key} was {saved.get(key)!r} in this run and is {now.get(key)!r} "

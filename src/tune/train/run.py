@@ -18,7 +18,7 @@ from ..data.templates import get_template, to_jinja
 from ..data.tokenizer_template import own_template_difference
 from ..errors import ConfigError
 from ..methods import count_parameters, get_method
-from ..models.load import load_model, load_tokenizer, resolve_model_path
+from ..models.load import load_model, load_tokenizer, precision_name, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
@@ -162,8 +162,8 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     load_dtype = torch.float32 if method.KEEP_FP32_MASTER else dtype
     kwargs = method.load_kwargs(cfg.method, dtype)
     path = model_path or resolve_model_path(cfg.model)
-    log(start_line(path, method, load_dtype, precision, quantised="quantization_config" in kwargs,
-                   given=cfg.model.name_or_path))
+    log(start_line(path, method.describe(cfg.method, precision_name(load_dtype)), precision,
+                   autocast=method.KEEP_FP32_MASTER, given=cfg.model.name_or_path))
     model = load_model(cfg.model, torch_dtype=load_dtype, path=path, **kwargs)
     model.config.use_cache = False  # training: no KV cache (needed for packed masks and checkpointing)
     new_ids = tokenizer.convert_tokens_to_ids(list(added_tokens)) if added_tokens else []
@@ -178,18 +178,12 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     return model
 
 
-def start_line(path: str, method, load_dtype, precision: str, quantised: bool, given: str | None = None) -> str:
-    """Which dtype the checkpoint stores, which holds the weights in training and which computes."""
-    from ..models.load import checkpoint_dtype, describe_source, precision_name
+def start_line(path: str, weights: str, precision: str, autocast: bool, given: str | None = None) -> str:
+    """Which dtype the checkpoint stores, which holds the weights in training (``weights``: the method's words)
+    and which computes."""
+    from ..models.load import checkpoint_dtype, describe_source
 
-    held = precision_name(load_dtype)
-    if method.KEEP_FP32_MASTER:
-        weights = "weights held in fp32 (master copy)"
-    elif quantised:
-        weights = "frozen base quantised by bitsandbytes (its other weights " + held + "), adapter weights fp32"
-    else:
-        weights = f"frozen base held in {held}, adapter weights fp32"
-    compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and method.KEEP_FP32_MASTER else "")
+    compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and autocast else "")
     return (f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
             f"{weights}; {compute}")
 
@@ -241,7 +235,7 @@ def add_template_tokens(cfg, tokenizer, renderer) -> list[str]:
     before anything heavy loads."""
     added = add_control_tokens(tokenizer, renderer.control_tokens, cfg.template.name, cfg.template.add_missing_tokens)
     if added:
-        get_method(cfg.method.name).check(cfg, added)
+        get_method(cfg.method.name).check_new_tokens(cfg, added)
         log(f"tune: template={cfg.template.name}: added {len(added)} control tokens the tokenizer lacked "
             f"({', '.join(added)}); their embedding rows train with the model")
     return added
@@ -418,9 +412,7 @@ def resolve_memory(cfg, s: Setup, data: TrainData):
         return None
     seq = cfg.data.max_length if cfg.data.streaming else max(example_lengths(data.train), default=1)
     held = 4 if method.KEEP_FP32_MASTER or s.precision == "fp32" else 2
-    kwargs = method.load_kwargs(cfg.method, compute_dtype(s.precision))
-    quantisation = kwargs.get("quantization_config")
-    four_bit = bool(quantisation is not None and getattr(quantisation, "load_in_4bit", False))
+    four_bit = method.quantization_bits(cfg.method) == 4
     ds = _as_dict(cfg.deepspeed.config) if cfg.deepspeed.name != "none" else {}
     shape = RunShape(micro_batch=t.per_device_train_batch_size, seq_len=seq, accumulation=t.gradient_accumulation_steps,
                      checkpointing=False, frozen_bytes=frozen_bytes_per_parameter(facts, held, four_bit),
