@@ -9,7 +9,7 @@ import os
 
 from .errors import ConfigError
 
-EXPORT_MARKER = "tune_export.json"   # in a folder `tune export` wrote (so a later export may replace it)
+from .rundir import EXPORT_MARKER  # noqa: F401  (in a folder `tune export` wrote, so a later export may replace it)
 
 
 def _same(a: str, b: str) -> bool:

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tune import compose
-from tune.artifacts import run_meta
+from tune.rundir import RunMeta, run_meta
 from tune.errors import ConfigError
 from tune.infer.load import restore_base
 from tune.models import gguf
@@ -33,7 +33,7 @@ def two_copies(tmp_path):
 def test_the_run_records_its_own_file(two_copies):
     (g1, g2), cached = two_copies
     meta = run_meta(compose(None, [f"model.name_or_path={g2}"]), base_model=cached)
-    assert meta["base_gguf"] == {"file": g2, "sha256": gguf.file_hash(g2), "file_type": "MOSTLY_Q4_1"}
+    assert meta.base_gguf == {"file": g2, "sha256": gguf.file_hash(g2), "file_type": "MOSTLY_Q4_1"}
     assert describe_source(cached, g2).endswith(f"GGUF {g2}")
 
 
@@ -41,16 +41,16 @@ def test_a_cleared_cache_is_rebuilt_from_the_runs_own_file(two_copies, monkeypat
     (g1, g2), cached = two_copies
     built = []
     monkeypatch.setattr(gguf, "dequantized_folder", lambda path, log=None: built.append(path) or cached)
-    meta = {"base_model": cached + "-cleared", "base_gguf": {"file": g2, "sha256": gguf.file_hash(g2)}}
+    meta = RunMeta("lora", "chatml", cached + "-cleared", True, base_gguf={"file": g2, "sha256": gguf.file_hash(g2)})
     os.remove(g1)
     restore_base(meta)
-    assert built == [g2] and meta["base_model"] == cached
+    assert built == [g2] and meta.base_model == cached
 
 
 def test_a_gone_or_changed_file_is_one_line_naming_it(two_copies, monkeypatch):
     (g1, g2), cached = two_copies
     monkeypatch.setattr(gguf, "dequantized_folder", lambda path, log=None: pytest.fail("must not rebuild"))
-    meta = {"base_model": cached + "-cleared", "base_gguf": {"file": g2, "sha256": gguf.file_hash(g2)}}
+    meta = RunMeta("lora", "chatml", cached + "-cleared", True, base_gguf={"file": g2, "sha256": gguf.file_hash(g2)})
     with open(g2, "ab") as f:
         f.write(b"another model")
     with pytest.raises(ConfigError, match=f"{g2} is now another file"):

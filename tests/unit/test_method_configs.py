@@ -59,7 +59,7 @@ def test_no_branch_on_method_names_outside_methods():
     import tune
 
     root = Path(tune.__file__).parent
-    for rel in ("train/run.py", "train/memory.py", "infer/load.py", "config.py", "artifacts.py"):
+    for rel in ("train/run.py", "train/memory.py", "infer/load.py", "config.py", "rundir.py"):
         text = (root / rel).read_text(encoding="utf-8")
         for name in METHODS:
             assert f'"{name}"' not in text and f"'{name}'" not in text, (rel, name)

@@ -105,16 +105,17 @@ def test_free_mappings_still_take_added_keys(tmp_path):
 
 @pytest.mark.parametrize("left", [("tmp", "old"), ("tmp",), ("old",)])
 def test_a_final_save_cut_between_renames_is_completed(left, tmp_path):
-    from tune.artifacts import recover_final_dir
     from tune.infer.load import find_model_dir
+    from tune.rundir import RunDir
 
     folders = {"tmp": tmp_path / ".model.tmp", "old": tmp_path / "model.old"}
     for name in left:
         folders[name].mkdir()
-        (folders[name] / "tune.json").write_text(json.dumps({"which": name}))
+        (folders[name] / "tune.json").write_text(json.dumps({"method": "full", "template": name, "base_model": "b",
+                                                             "adapter": False}))
     path, meta = find_model_dir(str(tmp_path))
-    assert path.endswith("model") and meta["which"] == left[0]  # the new model when it is complete
-    assert recover_final_dir(str(tmp_path)) is False  # nothing left to do
+    assert path.endswith("model") and meta.template == left[0]  # the new model when it is complete
+    assert RunDir(str(tmp_path)).recover_final_dir() is False  # nothing left to do
 
 
 def test_an_empty_model_folder_is_one_line(tmp_path):

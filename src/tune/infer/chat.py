@@ -13,7 +13,7 @@ def chat_loop(trained, max_new_tokens: int = 256, temperature: float = 0.0, inp=
     from transformers import TextStreamer
 
     conv = Conversation()
-    print(f"tune chat ({trained.meta['template']} template): {HELP}", file=out, flush=True)
+    print(f"tune chat ({trained.meta.template} template): {HELP}", file=out, flush=True)
     streamer = TextStreamer(trained.tokenizer, skip_prompt=True, skip_special_tokens=True) if out is sys.stdout else None
     while True:
         print("user> ", end="", file=out, flush=True)

@@ -14,6 +14,7 @@ from ..data.conversation import Conversation
 from ..data.labels import IGNORE_INDEX
 from ..data.prepare import prepare
 from ..train.loss import labelled_token_loss, perplexity
+from ..rundir import RunDir
 from .generation import generate_replies
 from .load import load_trained
 from .metrics import generation_scores
@@ -51,10 +52,10 @@ RUN_DATA_FIELDS = ("format", "encoding", "on_error", "max_length", "train_on_pro
                    "columns", "ignore_fields", "instruction_mode", "instruction", "instructions")
 
 
-def with_run_data_settings(data_cfg, run_meta: dict, given: set[str], log=lambda m: None) -> None:
+def with_run_data_settings(data_cfg, run_meta, given: set[str], log=lambda m: None) -> None:
     """Set ``data_cfg``'s RUN_DATA_FIELDS to the run's values (tune.json's config), except those in ``given``
     (the fields the command line set; "*" for all, as data=NAME does)."""
-    run_data = (run_meta.get("config") or {}).get("data") or {}
+    run_data = run_meta.config_value("data", default={})
     taken = []
     for key in RUN_DATA_FIELDS:
         if key in run_data and key not in given and "*" not in given and run_data[key] != data_cfg[key]:
@@ -82,7 +83,7 @@ def run_eval(cfg, given_data_fields: set[str] = frozenset()) -> dict:
     metrics = {"loss": round(loss, 6), "perplexity": round(perplexity(loss), 4), "labelled_tokens": n_tokens,
                "examples": len(ds), "generated": len(predictions), **generation_scores(predictions, list(references)),
                "checkpoint": e.checkpoint, "data": summary.to_dict()}
-    out = e.out or os.path.join(e.checkpoint, "eval")
+    out = e.out or RunDir(e.checkpoint).eval
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "predictions.jsonl"), "w", encoding="utf-8") as f:
         for row, conv, ref, pred in zip(rows, prompts, references, predictions):

@@ -15,12 +15,12 @@ from ..outputs import EXPORT_MARKER, check_replaceable_folder
 from .load import load_trained
 
 
-def export_dtype(requested: str, meta: dict) -> str:
+def export_dtype(requested: str, meta) -> str:
     """auto: the dtype the base checkpoint is stored in (a bf16 model comes back bf16, not as fp32 at twice the
     size), fp32 where the run does not record it."""
     if requested != "auto":
         return requested
-    return meta.get("base_dtype") or "fp32"
+    return meta.base_dtype or "fp32"
 
 
 def export_model(checkpoint: str, out: str, trust_remote_code: bool = False, dtype: str = "auto") -> str:

@@ -8,6 +8,7 @@ import sys
 from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
+from ..rundir import RunDir
 from .checkpoints import rotate_checkpoints, write_marker
 from .loss import perplexity
 
@@ -94,7 +95,7 @@ class CheckpointMarkerCallback(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
-        folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        folder = RunDir(args.output_dir).checkpoint(state.global_step)
         if os.path.isdir(folder):
             write_marker(folder, state.global_step)
             rotate_checkpoints(args.output_dir, self.save_total_limit)

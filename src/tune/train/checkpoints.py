@@ -7,15 +7,13 @@ import glob
 import hashlib
 import json
 import os
-import re
 import shutil
 from dataclasses import dataclass
 
 from ..errors import ConfigError
+from ..rundir import CHECKPOINT, COMPLETE_MARKER, RunDir, step_of
 from ..models.integrity import safetensors_problem
 
-COMPLETE_MARKER = "tune_complete.json"
-CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)")
 SMALL_FILE = 1 << 20  # files up to 1 MiB (configs, states, schedulers, rng) get a checksum; big ones a size
 
 
@@ -50,9 +48,8 @@ def rotate_checkpoints(output_dir: str, limit: int | None) -> list[str]:
         return []
     newest = step_of(complete[-1])
     doomed = complete[:-limit] if limit and limit > 0 else []
-    for path in glob.glob(os.path.join(glob.escape(output_dir), "checkpoint-*")):
-        m = CHECKPOINT_NAME.fullmatch(os.path.basename(path))
-        if m and int(m.group(1)) < newest and not os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
+    for path in RunDir(output_dir).checkpoints():
+        if step_of(path) < newest and not os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
             doomed.append(path)
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
@@ -61,12 +58,7 @@ def rotate_checkpoints(output_dir: str, limit: int | None) -> list[str]:
 
 def complete_checkpoints(output_dir: str) -> list[str]:
     """checkpoint-N folders that were finished (have the marker), oldest first."""
-    found = []
-    for path in glob.glob(os.path.join(glob.escape(output_dir), "checkpoint-*")):
-        m = CHECKPOINT_NAME.fullmatch(os.path.basename(path))
-        if m and os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
-            found.append((int(m.group(1)), path))
-    return [p for _, p in sorted(found)]
+    return [p for p in RunDir(output_dir).checkpoints() if os.path.isfile(os.path.join(p, COMPLETE_MARKER))]
 
 
 @dataclass
@@ -125,11 +117,7 @@ def check_resume(resume: str) -> str:
 
 
 def is_checkpoint(path: str) -> bool:
-    return bool(CHECKPOINT_NAME.fullmatch(os.path.basename(os.path.normpath(path))))
-
-
-def step_of(checkpoint: str | None) -> int:
-    return int(CHECKPOINT_NAME.fullmatch(os.path.basename(os.path.normpath(checkpoint))).group(1)) if checkpoint else 0
+    return bool(CHECKPOINT.fullmatch(os.path.basename(os.path.normpath(path))))
 
 
 def plan_resume(resume: str, output_dir: str | None, run_name: str, outputs: str = "outputs") -> ResumePlan:
@@ -189,7 +177,6 @@ def replace_dir_atomically(tmp: str, final: str) -> None:
 
 
 # -- one run per folder ------------------------------------------------------------------------------------------
-LOCK_FILE = ".tune.lock"
 # Fields whose change makes a checkpoint unusable: the weights it holds would not fit; the method adds its own
 # (Method.UNUSABLE_IF_CHANGED: adapter shapes, which parameters train).
 UNUSABLE_IF_CHANGED = ("model.name_or_path", "model.tiny", "method.name", "template.name")
@@ -203,16 +190,16 @@ def unusable_if_changed(method_name: str) -> tuple[str, ...]:
 
 
 def holds_finished_run(output_dir: str) -> bool:
-    return os.path.isdir(os.path.join(output_dir, "model"))
+    return RunDir(output_dir).holds_finished_run()
 
 
 def holds_a_run(output_dir: str) -> str | None:
     """What shows ``output_dir`` already holds a run (its final model, checkpoints, metrics), or None."""
     if holds_finished_run(output_dir):
         return "a finished run (model/)"
-    if glob.glob(os.path.join(glob.escape(output_dir), "checkpoint-*")):
+    if RunDir(output_dir).checkpoints():
         return "checkpoints"
-    metrics = os.path.join(output_dir, "metrics.jsonl")
+    metrics = RunDir(output_dir).metrics
     if os.path.isfile(metrics) and os.path.getsize(metrics) > 0:
         return "a run's metrics.jsonl"
     return None
@@ -224,7 +211,7 @@ def lock_output_dir(output_dir: str):
     import fcntl
 
     os.makedirs(output_dir, exist_ok=True)
-    handle = open(os.path.join(output_dir, LOCK_FILE), "a+")
+    handle = open(RunDir(output_dir).lock, "a+")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -250,7 +237,7 @@ def compare_resumed_config(cfg, output_dir: str) -> list[str]:
     be used with the change (another model, method or adapter shape)."""
     from omegaconf import OmegaConf
 
-    saved_path = os.path.join(output_dir, "config.yaml")
+    saved_path = RunDir(output_dir).config
     if not os.path.isfile(saved_path):
         return []
     saved = _flat(OmegaConf.to_container(OmegaConf.load(saved_path), resolve=True))

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..artifacts import FINAL_DIR, TUNE_META, run_meta
+from ..rundir import RunDir, run_meta, step_of
 from ..data.dataset import check_sources
 from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
@@ -22,14 +22,11 @@ from ..models.load import load_model, load_tokenizer, precision_name, resolve_mo
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
-from .checkpoints import (LOCK_FILE, compare_resumed_config, holds_a_run, holds_finished_run, lock_output_dir,
-                          plan_resume, replace_dir_atomically, step_of)
+from .checkpoints import (compare_resumed_config, holds_a_run, holds_finished_run, lock_output_dir, plan_resume,
+                          replace_dir_atomically)
 from .loss import causal_lm_loss, perplexity
 from .trainer import TuneTrainer
 from .precision import compute_dtype, resolve_precision
-
-
-METRICS_FILE = "metrics.jsonl"
 
 
 @dataclass
@@ -216,15 +213,14 @@ def check_ranks_agree(trainer, cfg) -> None:
 def save_final(trainer, cfg, data: TrainData, s: Setup) -> str:
     """Model (or adapter) + tokenizer with the training template as chat_template + tune.json, atomically."""
     tokenizer, renderer = data.tokenizer, data.renderer
-    final = os.path.join(s.output_dir, FINAL_DIR)
-    tmp = os.path.join(s.output_dir, f".{FINAL_DIR}.tmp")
+    run = RunDir(s.output_dir)
+    final, tmp = run.model, run.model_tmp
     trainer.save_model(tmp)  # gathers ZeRO-3 shards; peft models save the adapter
     if trainer.is_world_process_zero():
         if cfg.template.name != "tokenizer":
             tokenizer.chat_template = to_jinja(renderer)
         tokenizer.save_pretrained(tmp)
-        with open(os.path.join(tmp, TUNE_META), "w", encoding="utf-8") as f:
-            json.dump(run_meta(cfg, data.added_tokens, s.model_path, s.precision), f, indent=1, ensure_ascii=False, default=str)
+        run_meta(cfg, data.added_tokens, s.model_path, s.precision).write(tmp)  # last: it marks the save complete
         replace_dir_atomically(tmp, final)
     trainer.accelerator.wait_for_everyone()
     return final
@@ -336,7 +332,7 @@ def prepare_data(cfg, model_path: str) -> TrainData:
 def train_model(cfg, s: Setup, data: TrainData, model):
     """transformers.Trainer with tune's loss and callbacks; resumes as trainer.resume says. Returns the trainer
     and the metrics (with eval loss and perplexity when data is held out)."""
-    metrics_path = os.path.join(s.output_dir, METRICS_FILE)
+    metrics_path = RunDir(s.output_dir).metrics
     # TuneTrainer computes the loss itself; compute_loss_func still tells transformers versions without
     # loss_is_scaled_for_ga that the loss is already normalised over the step
     trainer = TuneTrainer(model=model, args=s.args, train_dataset=data.train, eval_dataset=data.eval,
@@ -363,7 +359,7 @@ def _remove_if_unused(s: Setup) -> None:
     """A start that failed before training leaves no folder behind (only tune's lock file was written)."""
     import shutil
 
-    if s.created_dir and is_main_process() and set(os.listdir(s.output_dir)) <= {LOCK_FILE, "config.yaml"}:
+    if s.created_dir and is_main_process() and RunDir(s.output_dir).only_start_files():
         shutil.rmtree(s.output_dir, ignore_errors=True)
 
 
@@ -387,7 +383,7 @@ def save_run_config(cfg, output_dir: str) -> None:
 
     if is_main_process():
         os.makedirs(output_dir, exist_ok=True)
-        OmegaConf.save(cfg, os.path.join(output_dir, "config.yaml"), resolve=True)
+        OmegaConf.save(cfg, RunDir(output_dir).config, resolve=True)
 
 
 def resolve_memory(cfg, s: Setup, data: TrainData):
@@ -449,7 +445,8 @@ def run_training(cfg) -> TrainResult:
     metrics.update(memory.metrics() if memory else {})
     final = save_final(trainer, cfg, data, s)
     if is_main_process():  # after the final evaluation, so its row is on the curve
-        plot_loss(os.path.join(s.output_dir, METRICS_FILE), os.path.join(s.output_dir, "loss.png"))
+        run = RunDir(s.output_dir)
+        plot_loss(run.metrics, run.loss_plot)
         log(f"tune: saved {final}")
         log(summary_line(metrics))
     model = trainer.model
