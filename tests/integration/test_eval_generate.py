@@ -40,7 +40,14 @@ def test_generate_batch_file(trained_dir, tmp_path):
                         f"out={out}", "max_new_tokens=12"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert len(rows) == 3 and all(isinstance(x["prediction"], str) for x in rows)
+    # the file's answers, in the input's order, are what the Python API answers for the same conversations
+    from tune.data.conversation import Conversation, Message
+    from tune.infer.generation import generate_replies
+    from tune.infer.load import load_trained
+
+    t = load_trained(str(trained_dir))
+    asked = [Conversation([Message("user", q)]) for q in ("What is 3 plus 5?", "天空是什么颜色？", "What colour is snow?")]
+    assert [x["prediction"] for x in rows] == generate_replies(t.model, t.tokenizer, t.renderer, asked, 12)
 
 
 def test_chat_multi_turn_reset_exit(trained_dir):

@@ -72,7 +72,8 @@ def test_frozen_weights_are_bit_identical(trained, tiny_dir):
     elif name == "qlora":
         # The 4-bit base: every quantised weight still decodes to what loading the base gives.
         from tune.infer.load import load_base
-        fresh = load_base(json.load(open(f"{result.model_dir}/tune.json")), None, False, dequantize=False)
+        from tune.rundir import RunMeta
+        fresh = load_base(RunMeta.read(result.model_dir), None, False, dequantize=False)
         ref = fresh.state_dict()
         after = {k.replace("base_model.model.", "").replace(".base_layer", ""): v
                  for k, v in model.state_dict().items() if "lora_" not in k}
@@ -126,7 +127,9 @@ def test_generation_after_training(trained):
     t = load_trained(result.output_dir)
     convs = [Conversation([Message("user", "What is 3 plus 5?")]), Conversation([Message("user", "天空是什么颜色？")])]
     replies = generate_replies(t.model, t.tokenizer, t.renderer, convs, max_new_tokens=8)
-    assert len(replies) == 2 and all(isinstance(r, str) for r in replies)
+    # a left-padded batch answers as each conversation alone does, and no reply runs past a stop string
+    assert replies == [generate_replies(t.model, t.tokenizer, t.renderer, [c], max_new_tokens=8)[0] for c in convs]
+    assert not any(stop in r for r in replies for stop in t.renderer.stop_strings)
 
 
 def test_ptuning_on_a_4bit_base_reloads_on_the_same_base(tmp_path):

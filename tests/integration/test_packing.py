@@ -9,7 +9,9 @@ from tune.data.packing import pack_examples
 def test_packing_fits_rows_and_restarts_positions():
     ids = [[1] * 5, [2] * 3, [3] * 7, [4] * 2]
     packed = pack_examples(ids, [list(x) for x in ids], max_length=8)
-    assert sorted(len(r) for r in packed["input_ids"]) == [7, 8, 2] or all(len(r) <= 8 for r in packed["input_ids"])
+    # best fit, longest first: 7 alone, 5 + 3 fill a row exactly, 2 opens a third (members in input order)
+    assert sorted(map(sorted, packed["examples"])) == [[0, 1], [2], [3]]
+    assert sorted(len(r) for r in packed["input_ids"]) == [2, 7, 8]
     assert sum(len(r) for r in packed["input_ids"]) == 17
     for row_ids, row_labels, row_pos in zip(packed["input_ids"], packed["labels"], packed["position_ids"]):
         starts = [i for i, p in enumerate(row_pos) if p == 0]
@@ -28,8 +30,8 @@ def test_packed_logits_equal_unpacked(tiny_model, tokenizer):
     with torch.no_grad():
         out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
         offset = 0
-        order = sorted(range(len(ids)), key=lambda i: i)  # rows keep input order
-        for i in order:
+        assert packed["examples"][0] == [0, 1, 2, 3]  # a row keeps its members in input order
+        for i in packed["examples"][0]:
             alone = model(input_ids=torch.tensor([ids[i]]), use_cache=False).logits[0]
             assert torch.allclose(out[offset: offset + len(ids[i])], alone, atol=1e-4), texts[i]
             offset += len(ids[i])

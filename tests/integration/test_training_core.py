@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from tune import compose, train
+from tune.errors import ConfigError, DataError
 
 FAST = ["trainer.report_to=[]", "data.max_length=64", "trainer.logging_steps=1"]
 
@@ -72,11 +73,33 @@ def test_qlora_first_layer_lora_gradients_after_eval(tmp_path):
     assert grads and all(g is not None and g.abs().sum() > 0 for g in grads.values()), list(grads)
 
 
+def layer_forwards(monkeypatch) -> list:
+    """Each decoder layer's MLP forward calls of the tiny (Llama) model, one entry per call. (The MLP, not the
+    layer: transformers checkpoints the layer class's own forward and skips checkpointing when it is replaced.)"""
+    from transformers.models.llama import modeling_llama
+
+    calls, forward = [], modeling_llama.LlamaMLP.forward
+
+    def counted(self, *args, **kwargs):
+        calls.append(id(self))
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(modeling_llama.LlamaMLP, "forward", counted)
+    return calls
+
+
 @pytest.mark.parametrize("method", ["full", "freeze", "lora", "qlora"])
-def test_gradient_checkpointing_trains(method, tmp_path):
-    cfg = compose(None, FAST + [f"method={method}", "trainer.gradient_checkpointing=true", "trainer.max_steps=3",
-                                f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000"])
+@pytest.mark.parametrize("checkpointing", [True, False])
+def test_gradient_checkpointing_recomputes_each_layer(method, checkpointing, tmp_path, monkeypatch):
+    """One optimiser step of one micro-batch: with checkpointing each decoder layer runs forward twice (the
+    forward, then its recompute in backward), without it once; the loss is the same either way."""
+    calls = layer_forwards(monkeypatch)
+    cfg = compose(None, FAST + [f"method={method}", f"trainer.gradient_checkpointing={str(checkpointing).lower()}",
+                                "trainer.max_steps=1", f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000",
+                                "trainer.memory_limit_gb=1000"])
     result = train(cfg)
+    layers = len(set(calls))
+    assert layers == 2 and len(calls) == layers * (2 if checkpointing else 1), (len(calls), layers)
     assert result.metrics["train_loss"] > 0
 
 
@@ -194,11 +217,22 @@ def test_errors_are_one_line_with_exit_2(args, needle, tmp_path):
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("optim", ["adamw_8bit", "paged_adamw_8bit"])
-def test_8bit_and_paged_optimizers(optim, tmp_path):
-    result = train(compose(None, FAST + ["method=lora", f"trainer.optim={optim}", "trainer.max_steps=3",
-                                         f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000"]))
+@pytest.mark.parametrize("optim,state_dtype", [("adamw_8bit", torch.uint8), ("paged_adamw_8bit", torch.uint8),
+                                               ("adamw_torch", torch.float32)])
+def test_8bit_and_paged_optimizers_keep_8bit_state(optim, state_dtype, tmp_path):
+    """The optimiser's moments are stored in the dtype the optimiser promises: uint8 for the 8-bit ones (for the
+    layers' weights: bitsandbytes keeps tensors under 4096 values in fp32 and transformers keeps embeddings'
+    states 32-bit, so full fine-tuning, not LoRA's tiny matrices, is what shows it), never uint8 for AdamW."""
+    result = train(compose(None, FAST + ["method=full", f"trainer.optim={optim}", "trainer.max_steps=2",
+                                         f"trainer.output_dir={tmp_path}", "trainer.save_steps=2"]))
     assert result.metrics["train_loss"] > 0
+    state = torch.load(tmp_path / "checkpoint-2" / "optimizer.pt", weights_only=False)["state"]
+    moments = []
+    for s in state.values():
+        s = s.get("__bnb_optimizer_quant_state__", s)  # bitsandbytes nests its buffers
+        moments += [t for k, t in s.items() if k in ("state1", "state2", "exp_avg", "exp_avg_sq") and t.numel() >= 4096]
+    dtypes = {t.dtype for t in moments}
+    assert moments and (state_dtype in dtypes if state_dtype == torch.uint8 else dtypes == {torch.float32}), dtypes
 
 
 def test_streaming_training(tmp_path):
@@ -208,7 +242,7 @@ def test_streaming_training(tmp_path):
                                 "trainer.save_steps=1000"])
     result = train(cfg)
     assert result.metrics["train_loss"] > 0 and os.path.isdir(result.model_dir)
-    with pytest.raises(Exception, match="max_steps"):
+    with pytest.raises(ConfigError, match="data.streaming=true: the length is unknown up front; set trainer.max_steps"):
         train(compose(None, FAST + ["data.streaming=true", "trainer.max_steps=-1", f"trainer.output_dir={tmp_path}/x"]))
 
 
@@ -315,7 +349,13 @@ def test_one_run_per_folder_and_resume_compares_configs(tmp_path, capsys):
 
 
 def test_a_failed_start_leaves_no_folder(tmp_path):
+    """A start that fails after the folder was made (here: data with no usable example) removes it again."""
     out = tmp_path / "never"
-    with pytest.raises(Exception):
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    with pytest.raises(ConfigError, match="data: no usable example left"):
+        train(compose(None, FAST + [f"trainer.output_dir={out}", f"data.path={empty}", "data.format=alpaca"]))
+    assert not out.exists()
+    with pytest.raises(DataError, match="no such file"):  # found before the folder is made
         train(compose(None, FAST + [f"trainer.output_dir={out}", f"data.path={tmp_path / 'missing.json'}"]))
     assert not out.exists()

@@ -83,8 +83,17 @@ def test_hints_name_the_nearest_choice(override, hint):
 def test_tune_list_lines_are_whole_sentences(kind):
     from tune.commands import list_items
 
-    for name, line in list_items(kind):
+    items = list_items(kind)
+    assert items
+    for name, line in items:
         if kind == "datasets":  # "format F; bundled|expects PATH[; the YAML's note]"
             line = line.split("; ", 2)[2] if line.count("; ") >= 2 else "."
-        if kind != "templates":
+        if kind == "templates":  # the template's rendering of a one-turn chat, as a quoted string
+            import ast
+            from tune.data.conversation import Conversation
+            from tune.data.templates import get_template
+            chat = Conversation.from_dicts([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])
+            if name != "tokenizer":
+                assert ast.literal_eval(line) == get_template(name).render_text(chat), (name, line)
+        else:
             assert line.rstrip().endswith((".", ")")), (name, line)
