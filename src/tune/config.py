@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, make_dataclass
 from typing import Any, Dict, List, Optional, get_type_hints
 
 from .choices import choices
+from .precision import Precision  # one enum of precisions: the trainer, export and QLoRA compute dtypes
 from .data.formats import FORMATS
 from .distributed import is_main_process
 from .data.templates import template_names
@@ -23,7 +24,6 @@ OnError = choices("OnError", ["raise", "skip"], __name__)
 InstructionMode = choices("InstructionMode", ["none", "fixed", "per_sample"], __name__)
 TemplateName = choices("TemplateName", template_names(), __name__)
 MethodName = choices("MethodName", methods(), __name__)
-Precision = choices("Precision", ["auto", "bf16", "fp16", "fp32"], __name__)
 PreviewFormat = choices("PreviewFormat", ["jsonl", "text"], __name__)
 
 

@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from ..models.load import torch_dtype
+from ..precision import torch_dtype
 from ..outputs import EXPORT_MARKER, check_replaceable_folder
 from .load import load_trained
 

@@ -20,9 +20,21 @@ def cut_at_stop(text: str, stops: list[str]) -> str:
     return text[: min(cuts)] if cuts else text
 
 
+def batches_safely(model) -> bool:
+    """Whether a left-padded batch answers as each conversation alone does. peft's prompt learning (P-Tuning v2's
+    prefix) does not: its greedy replies in a padded batch differed from the same prompts alone (measured on the
+    tiny model, tests/integration/test_methods.py), so such a model answers one conversation at a time."""
+    config = getattr(model, "active_peft_config", None)
+    return not getattr(config, "is_prompt_learning", False)
+
+
 def generate_replies(model, tokenizer, renderer, conversations: list[Conversation], max_new_tokens: int = 256,
                      temperature: float = 0.0, streamer=None) -> list[str]:
-    """One reply per conversation (a batch, left-padded); stops at end-of-turn or eos."""
+    """One reply per conversation (a batch, left-padded, where the model batches safely); stops at end-of-turn
+    or eos."""
+    if len(conversations) > 1 and not batches_safely(model):
+        return [generate_replies(model, tokenizer, renderer, [c], max_new_tokens, temperature, streamer)[0]
+                for c in conversations]
     ids = prompt_ids(renderer, tokenizer, conversations)
     longest = max(len(x) for x in ids)
     pad = tokenizer.pad_token_id

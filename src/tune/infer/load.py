@@ -12,7 +12,8 @@ from ..data.templates import get_template
 from ..errors import ConfigError
 from ..methods import get_method
 from ..models.integrity import check_model_files
-from ..models.load import load_causal_lm, load_tokenizer_from, torch_dtype
+from ..models.load import load_causal_lm, load_tokenizer_from
+from ..precision import torch_dtype
 from ..models.vocab import grow_embeddings, set_generation_stops
 
 

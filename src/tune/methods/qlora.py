@@ -6,12 +6,11 @@ from typing import List
 
 from ..choices import choices
 from ..errors import ConfigError
-from ..models.load import torch_dtype
+from ..precision import Precision, torch_dtype
 from ..models.quantize import quantized_base
 from . import lora
 
 QuantType = choices("QuantType", ["nf4", "fp4"], __name__)
-ComputeDtype = choices("ComputeDtype", ["auto", "bf16", "fp16", "fp32"], __name__)
 
 
 @dataclass
@@ -20,7 +19,7 @@ class Config(lora.Config):
     target_modules: List[str] = field(default_factory=lambda: ["all-linear"])
     quant_type: QuantType = QuantType.nf4
     double_quant: bool = True
-    compute_dtype: ComputeDtype = ComputeDtype.auto  # auto: the training precision
+    compute_dtype: Precision = Precision.auto  # auto: the training precision
 
 
 class Qlora(lora.Lora):

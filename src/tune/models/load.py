@@ -6,6 +6,7 @@ import os
 import sys
 
 from ..errors import ConfigError
+from ..precision import precision_name
 from .gguf import dequantized_folder, gguf_file_of, gguf_source, weight_type_label
 from .integrity import check_model_files
 from .tiny import tiny_model_dir
@@ -101,22 +102,6 @@ def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False,
                                                     **extra, **kwargs)
     except OSError as err:
         raise ConfigError(f"model.name_or_path: cannot load a model from {path!r} ({str(err).splitlines()[0]})") from None
-
-
-PRECISION_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}  # the one table of them
-
-
-def torch_dtype(precision: str):
-    """bf16 / fp16 / fp32 -> the torch dtype."""
-    import torch
-
-    return getattr(torch, PRECISION_DTYPES[precision])
-
-
-def precision_name(dtype) -> str | None:
-    """A torch dtype, or its name as config.json writes it ("bfloat16", "torch.float16"), -> bf16 / fp16 / fp32."""
-    name = str(dtype).replace("torch.", "")
-    return next((p for p, d in PRECISION_DTYPES.items() if d == name), None)
 
 
 def checkpoint_dtype(path: str) -> str | None:

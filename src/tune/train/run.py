@@ -11,22 +11,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..rundir import RunDir, run_meta, step_of
 from ..data.dataset import check_sources
 from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
 from ..data.tokenizer_template import own_template_difference
 from ..errors import ConfigError
 from ..methods import count_parameters, get_method
-from ..models.load import load_model, load_tokenizer, precision_name, resolve_model_path
+from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
+from ..precision import precision_name, resolve_precision, torch_dtype as compute_dtype
+from ..rundir import RunDir, run_meta, step_of
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
 from .checkpoints import (compare_resumed_config, holds_a_run, holds_finished_run, lock_output_dir, plan_resume,
                           replace_dir_atomically)
 from .loss import causal_lm_loss, perplexity
 from .trainer import TuneTrainer
-from .precision import compute_dtype, resolve_precision
 
 
 @dataclass
@@ -74,7 +74,8 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
         report_to=list(t.report_to), dataloader_num_workers=t.dataloader_num_workers,
         remove_unused_columns=False, save_strategy="steps", logging_first_step=True,
         eval_strategy=("steps" if t.eval_steps else "epoch") if has_eval else "no",
-        eval_steps=t.eval_steps, disable_tqdm=not is_main_process() or not bars_fit_stderr(), average_tokens_across_devices=True,
+        eval_steps=t.eval_steps, disable_tqdm=not is_main_process() or not bars_fit_stderr(),
+        average_tokens_across_devices=True,
         include_num_input_tokens_seen="non_padding", prediction_loss_only=True,
         use_cpu=not _cuda(), torch_compile=t.torch_compile,
     )
