@@ -24,7 +24,10 @@ def compose(recipe=None, overrides=None):
 
 def train(cfg):
     """Run training for a composed config; returns a TrainResult (same job as `tune train`)."""
+    from .data.dataset import check_sources
     from .train.run import run_training
+
+    check_sources(cfg.data)  # a missing data file is one line before setup and model loading, as on the CLI
     return run_training(cfg)
 
 

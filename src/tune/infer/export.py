@@ -12,10 +12,11 @@ import torch
 
 from ..precision import torch_dtype
 from ..outputs import EXPORT_MARKER, check_replaceable_folder
+from ..rundir import RunMeta
 from .load import load_trained
 
 
-def export_dtype(requested: str, meta) -> str:
+def export_dtype(requested: str, meta: RunMeta) -> str:
     """auto: the dtype the base checkpoint is stored in (a bf16 model comes back bf16, not as fp32 at twice the
     size), fp32 where the run does not record it."""
     if requested != "auto":

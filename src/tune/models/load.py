@@ -6,6 +6,7 @@ import os
 import sys
 
 from ..errors import ConfigError
+from ..noise import LOADING_BARS_OFF
 from ..precision import precision_name
 from .gguf import dequantized_folder, gguf_file_of, gguf_source, weight_type_label
 from .integrity import check_model_files
@@ -81,7 +82,7 @@ def load_model(model_cfg, torch_dtype=None, path: str | None = None, **kwargs):
 def quiet_loading_bars() -> None:
     """transformers' "Loading weights" / "Writing model shards" bars off when the command line quieted libraries
     (noise.py sets the variable; debug=true keeps them). Its flag is global: saves after this load are quiet too."""
-    if os.environ.get("TUNE_TRANSFORMERS_BARS_OFF") == "1":
+    if os.environ.get(LOADING_BARS_OFF) == "1":
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()

@@ -189,13 +189,9 @@ def unusable_if_changed(method_name: str) -> tuple[str, ...]:
     return UNUSABLE_IF_CHANGED + tuple(f"method.{f}" for f in get_method(method_name).UNUSABLE_IF_CHANGED)
 
 
-def holds_finished_run(output_dir: str) -> bool:
-    return RunDir(output_dir).holds_finished_run()
-
-
 def holds_a_run(output_dir: str) -> str | None:
     """What shows ``output_dir`` already holds a run (its final model, checkpoints, metrics), or None."""
-    if holds_finished_run(output_dir):
+    if RunDir(output_dir).holds_finished_run():
         return "a finished run (model/)"
     if RunDir(output_dir).checkpoints():
         return "checkpoints"

@@ -145,7 +145,6 @@ def model_facts(model_path: str, method_name: str, method_cfg, trust_remote_code
 @dataclass
 class MemoryPlan:
     estimate: MemoryEstimate
-    available: float | None
     checkpointing: bool
     line: str
 
@@ -234,4 +233,4 @@ def plan_memory(m: ModelFacts, r: RunShape, setting, can_checkpoint: bool, train
     why = {"auto": " (auto: needed to fit)" if checkpointing else " (auto: fits without it)"}.get(setting, "")
     line = (f"tune: memory: estimate {e.total / GIB:.1f} GB of {have}; activation checkpointing "
             f"{'on' if checkpointing else 'off'}{why}")
-    return MemoryPlan(e, limit, checkpointing, line)
+    return MemoryPlan(e, checkpointing, line)

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..data.dataset import check_sources
 from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
 from ..data.tokenizer_template import own_template_difference
@@ -23,7 +22,7 @@ from ..precision import precision_name, resolve_precision, torch_dtype as comput
 from ..rundir import RunDir, run_meta, step_of
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
-from .checkpoints import (compare_resumed_config, holds_a_run, holds_finished_run, lock_output_dir, plan_resume,
+from .checkpoints import (compare_resumed_config, holds_a_run, lock_output_dir, plan_resume,
                           replace_dir_atomically)
 from .loss import causal_lm_loss, perplexity
 from .trainer import TuneTrainer
@@ -293,7 +292,7 @@ def setup(cfg) -> Setup:
     lock, created = None, not os.path.exists(output_dir)
     if is_main_process():
         occupied = holds_a_run(output_dir) if plan.checkpoint is None else None
-        if occupied and str(cfg.trainer.resume).lower() == "auto" and not holds_finished_run(output_dir):
+        if occupied and str(cfg.trainer.resume).lower() == "auto" and not RunDir(output_dir).holds_finished_run():
             occupied = None  # resume=auto on a run killed before its first complete checkpoint: start it over
         if occupied:
             raise ConfigError(f"trainer.output_dir: {output_dir!r} already holds {occupied}; choose another "
@@ -402,10 +401,10 @@ def resolve_memory(cfg, s: Setup, data: TrainData):
     except ConfigError:
         raise
     except Exception as err:  # a model the meta-device count cannot build: train as asked, without an estimate
-        t.gradient_checkpointing = t.gradient_checkpointing is True
-        set_activation_checkpointing(s.args, t.gradient_checkpointing)
-        log(f"tune: memory: no estimate for this model ({type(err).__name__}: {str(err).splitlines()[0][:120]}); "
-            f"activation checkpointing {'on' if t.gradient_checkpointing else 'off'}")
+        on = t.gradient_checkpointing is True
+        _decide_checkpointing(t, s, on, f"tune: memory: no estimate for this model ({type(err).__name__}: "
+                                        f"{str(err).splitlines()[0][:120]}); activation checkpointing "
+                                        f"{'on' if on else 'off'}")
         return None
     seq = cfg.data.max_length if cfg.data.streaming else max(example_lengths(data.train), default=1)
     held = 4 if method.KEEP_FP32_MASTER or s.precision == "fp32" else 2
@@ -418,10 +417,15 @@ def resolve_memory(cfg, s: Setup, data: TrainData):
                      world_size=max(s.args.world_size, 1), four_bit=four_bit)
     plan = plan_memory(facts, shape, t.gradient_checkpointing, method.CHECKPOINTING, t,
                        int(os.environ.get("LOCAL_WORLD_SIZE", 1)), torch.cuda.is_available())
-    t.gradient_checkpointing = plan.checkpointing
-    set_activation_checkpointing(s.args, plan.checkpointing)
-    log(plan.line)
+    _decide_checkpointing(t, s, plan.checkpointing, plan.line)
     return plan
+
+
+def _decide_checkpointing(t, s: Setup, on: bool, line: str) -> None:
+    """trainer.gradient_checkpointing resolved: in the config (methods read it) and in TrainingArguments."""
+    t.gradient_checkpointing = on
+    set_activation_checkpointing(s.args, on)
+    log(line)
 
 
 def _as_dict(node) -> dict:
@@ -432,7 +436,6 @@ def _as_dict(node) -> dict:
 
 def run_training(cfg) -> TrainResult:
     """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
-    check_sources(cfg.data)  # a missing data file is one line now, not after setup and model loading
     s = setup(cfg)
     try:
         data = prepare_data(cfg, s.model_path)
