@@ -18,7 +18,6 @@ import random
 import sys
 import tempfile
 import time
-from types import SimpleNamespace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -33,11 +32,11 @@ def make_records(n: int, seed: int = 0) -> list[dict]:
 
 
 def run_tune(path: str, tokenizer) -> tuple[float, int]:
+    from tune.data.config import DataConfig
     from tune.data.dataset import build_dataset
     from tune.data.templates import get_template
 
-    cfg = SimpleNamespace(path=path, format="alpaca", encoding="utf-8", on_error="raise", max_length=1024,
-                          train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None, mix=[])
+    cfg = DataConfig(path=path, format="alpaca", max_length=1024)
     t = time.perf_counter()
     ds, _ = build_dataset(cfg, tokenizer, get_template("chatml", tokenizer))
     return time.perf_counter() - t, len(ds)

@@ -43,7 +43,9 @@ def chat(checkpoint: str, messages: list[dict], max_new_tokens: int = 128, tempe
     return generate_replies(trained.model, trained.tokenizer, trained.renderer, [conv], max_new_tokens, temperature)[0]
 
 
-def export(checkpoint: str, out: str, trust_remote_code: bool = False, dtype: str = "auto") -> str:
-    """Merge and save a standalone model (same as `tune export`; dtype: auto = the base checkpoint's)."""
+def export(checkpoint: str, out: str, trust_remote_code: bool = False, **options) -> str:
+    """Merge and save a standalone model (same as `tune export`); ``options`` are the export config's format
+    fields (dtype="auto": the base checkpoint's; `tune export --help` lists them all)."""
+    from .config.schema import ExportConfig
     from .infer.export import export_model
-    return export_model(checkpoint, out, trust_remote_code, dtype)
+    return export_model(ExportConfig(checkpoint=checkpoint, out=out, **options), trust_remote_code)

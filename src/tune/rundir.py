@@ -124,7 +124,7 @@ class RunDir:
         return set(os.listdir(self.path)) <= {LOCK, CONFIG}
 
     def recover_final_dir(self) -> bool:
-        """Finish a final save cut short between its renames (train/checkpoints.replace_dir_atomically): with no
+        """Finish a final save cut short between its renames (paths.publish_dir): with no
         ``model/``, a complete ``.model.tmp`` (it holds tune.json, written last) becomes it, else ``model.old``
         does. True if it recovered one."""
         if os.path.exists(self.model):

@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 import zipfile
-from types import SimpleNamespace
 
 import pytest
 
 from tests.conftest import REPO, shared
+from tune.data.config import DataConfig
 
 
 def prep(name, inp, out, *extra):
@@ -24,8 +24,7 @@ def previewed(path, fmt, tokenizer):
     from tune.data.dataset import build_dataset
     from tune.data.templates import get_template
 
-    cfg = SimpleNamespace(path=str(path), format=fmt, encoding="utf-8", on_error="raise", max_length=None,
-                          train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None, mix=[])
+    cfg = DataConfig(path=str(path), format=fmt, max_length=10 ** 7)
     ds, summary = build_dataset(cfg, tokenizer, get_template("chatml", tokenizer))
     assert not summary.skipped and summary.no_labelled_token == 0
     return summary.examples_kept

@@ -30,7 +30,7 @@ METHOD = BiasOnly()
 import tune.methods
 tune.methods.__path__.append({str(tmp_path)!r})
 from tune import compose
-from tune.commands import list_items
+from tune.cli.commands import list_items
 cfg = compose(None, ["method=bias_only", "method.scale=5"])
 assert dict(cfg.method) == {{"name": "bias_only", "scale": 5}}, dict(cfg.method)
 assert ("bias_only", "Bias-only tuning: a dummy method for the test.") in list_items("methods")

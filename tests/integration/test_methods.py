@@ -91,7 +91,7 @@ def test_saved_result_reloads_with_same_logits(trained):
 def test_export_loads_without_tune(trained, tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from tune.errors import ConfigError
-    from tune.infer.export import export_model
+    from tune import export as export_model
 
     name, result = trained
     if name == "ptuning_v2":

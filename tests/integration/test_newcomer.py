@@ -81,7 +81,7 @@ def test_hints_name_the_nearest_choice(override, hint):
 
 @pytest.mark.parametrize("kind", ["templates", "formats", "methods", "recipes", "datasets"])
 def test_tune_list_lines_are_whole_sentences(kind):
-    from tune.commands import list_items
+    from tune.cli.commands import list_items
 
     items = list_items(kind)
     assert items

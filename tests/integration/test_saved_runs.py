@@ -16,7 +16,7 @@ FLAT_METHOD = {"name": "qlora", "trainable_layers": 2, "train_embeddings": False
 
 
 def test_a_run_with_the_flat_method_config_still_loads(tmp_path):
-    from tune.infer.export import export_model
+    from tune import export as export_model
     from tune.infer.load import load_trained
 
     result = train(compose(None, ["method=qlora", "trainer.max_steps=2", "data.max_length=64", "data.max_samples=16",

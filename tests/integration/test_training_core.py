@@ -19,7 +19,7 @@ FAST = ["trainer.report_to=[]", "data.max_length=64", "trainer.logging_steps=1"]
 def test_loss_is_token_mean_over_the_accumulated_step(tmp_path, tiny_dir):
     """Micro-batches with 3 and ~60 labelled tokens: the update equals one step on the token-mean loss of both."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from tune.train.loss import causal_lm_loss
+    from tune.loss import causal_lm_loss
 
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"instruction": "q", "output": "ab"}) + "\n"
@@ -187,7 +187,7 @@ def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
                                      "trainer.report_to=[]"])
     r1 = train(cfg)
     import tune
-    import tune.train.loss  # noqa: F401  a submodule imported by the user must not rebind tune.train
+    import tune.train.trainer  # noqa: F401  a submodule imported by the user must not rebind tune.train
     cfg2 = compose("demo", overrides=["trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'b'}", "trainer.report_to=[]"])
     r2 = tune.train(cfg2)
     assert os.getcwd() == cwd

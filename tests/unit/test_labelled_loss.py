@@ -7,7 +7,7 @@ from tune import compose
 from tune.data.collate import PackedCollator, PaddingCollator
 from tune.data.labels import IGNORE_INDEX
 from tune.data.packing import pack_examples
-from tune.train.loss import _KeepLabelledPositions, causal_lm_loss, labelled_token_loss, output_head
+from tune.loss import _KeepLabelledPositions, causal_lm_loss, labelled_token_loss, output_head
 
 METHOD_OVERRIDES = {
     "full": [],

@@ -1,6 +1,7 @@
 """Exact label masks: the heart of the product."""
 import pytest
 
+from tune.data.config import DataConfig
 from tune.data.conversation import Conversation, Message
 from tune.data.labels import IGNORE_INDEX, tokenize_conversation
 from tune.data.templates import get_template
@@ -90,15 +91,13 @@ def test_truncation_inside_the_first_prompt_leaves_nothing_labelled(tokenizer):
 
 
 def test_build_dataset_counts_truncated_and_dropped(tmp_path, tokenizer):
-    from types import SimpleNamespace
     from tune.data.dataset import build_dataset
 
     p = tmp_path / "d.jsonl"
     p.write_text('{"instruction": "short", "output": "ok"}\n'
                  '{"instruction": "' + "long " * 200 + '", "output": "never seen"}\n'
                  '{"instruction": "q", "output": "' + "word " * 200 + '"}\n')
-    cfg = SimpleNamespace(path=str(p), format="alpaca", encoding="utf-8", on_error="raise", max_length=64,
-                          train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None, mix=[])
+    cfg = DataConfig(path=str(p), format="alpaca", max_length=64)
     ds, summary = build_dataset(cfg, tokenizer, get_template("alpaca", tokenizer))
     assert summary.records_read == 3 and summary.examples_kept == 2
     assert summary.no_labelled_token == 1 and summary.truncated == 1
@@ -107,15 +106,12 @@ def test_build_dataset_counts_truncated_and_dropped(tmp_path, tokenizer):
 
 
 def test_mixing_with_weights(tmp_path, tokenizer):
-    from types import SimpleNamespace
     from tune.data.dataset import build_dataset
 
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     a.write_text("".join(f'{{"instruction": "a{i}", "output": "x"}}\n' for i in range(10)))
     b.write_text("".join(f'{{"instruction": "b{i}", "output": "y"}}\n' for i in range(10)))
-    cfg = SimpleNamespace(path=None, format="auto", encoding="utf-8", on_error="raise", max_length=64,
-                          train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=None,
-                          mix=[{"path": str(a), "weight": 2.0}, {"path": str(b), "format": "alpaca", "weight": 0.3}])
+    cfg = DataConfig(max_length=64, mix=[{"path": str(a), "weight": 2.0}, {"path": str(b), "format": "alpaca", "weight": 0.3}])
     ds, summary = build_dataset(cfg, tokenizer, get_template("alpaca", tokenizer))
     sources = [row["source"] for row in ds]
     assert sources.count(str(a)) == 20 and sources.count(str(b)) == 3

@@ -53,13 +53,14 @@ def test_values_reach_the_method_config():
 
 
 def test_no_branch_on_method_names_outside_methods():
-    """train/run.py, infer/load.py and config.py ask the method module, never compare its name."""
+    """train/run.py, infer/load.py and config/ ask the method module, never compare its name."""
     from pathlib import Path
 
     import tune
 
     root = Path(tune.__file__).parent
-    for rel in ("train/run.py", "train/memory.py", "infer/load.py", "config.py", "rundir.py"):
+    for rel in ("train/run.py", "train/memory.py", "infer/load.py", *(f"config/{p.name}" for p in (root / "config").glob("*.py")),
+                "rundir.py", "cli/commands.py"):
         text = (root / rel).read_text(encoding="utf-8")
         for name in METHODS:
             assert f'"{name}"' not in text and f"'{name}'" not in text, (rel, name)

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from tune.noise import quiet_libraries
+from tune.cli.noise import quiet_libraries
 
 FOREIGN_LOGGERS = ["kernels._internals.hf_hub", "kernels", "bitsandbytes.backends.cpu.ops"]
 

@@ -44,9 +44,9 @@ def test_no_output_over_an_input_or_into_a_folder_tune_did_not_make(tmp_path):
     """preview.out = the data, generate out = its input, export into a folder of the user's files or over the run:
     each refused before anything is written; the inputs keep every byte."""
     from tune.infer.batch import generate_file
-    from tune.infer.export import export_model
+    from tune import export as export_model
     from tune.outputs import EXPORT_MARKER, check_replaceable_folder
-    from tune.preview import run_preview
+    from tune.cli.preview import run_preview
 
     data = tmp_path / "d.jsonl"
     data.write_text('{"instruction": "q", "output": "a"}\n')

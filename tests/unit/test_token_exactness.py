@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import os
-from types import SimpleNamespace
 
 import pytest
 
 from tests.conftest import REAL_TOKENIZERS, SHARED_DATA
+from tune.data.config import DataConfig
 from tune.data.labels import IGNORE_INDEX
 from tune.data.templates import TEMPLATES, get_template, template_names, to_jinja
 from tune.models.tiny import CHATML_JINJA
@@ -103,10 +103,8 @@ def build(tokenizer, template: str, rel: str, records: int):
     if not path.exists():
         pytest.skip(f"real sample {path} not present")
     fmt, encoding, *columns = SAMPLES[rel]
-    cfg = SimpleNamespace(path=str(path), format=fmt, encoding=encoding, on_error="skip", max_length=10 ** 7,
-                          train_on_prompt=False, mask_history=False, num_proc=1, system=None, max_samples=records,
-                          mix=[], instruction_mode="none", instruction="", instructions=[],
-                          columns=columns[0] if columns else {})
+    cfg = DataConfig(path=str(path), format=fmt, encoding=encoding, on_error="skip", max_length=10 ** 7,
+                     max_samples=records, columns=columns[0] if columns else {})
     return build_dataset(cfg, tokenizer, get_template(template, tokenizer))
 
 

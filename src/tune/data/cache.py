@@ -20,12 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from ..models.tiny import default_cache_dir
+from ..paths import atomic_dir, cache_dir
+from .config import DataConfig
 from .reading import expand_paths
 from .summary import DataSummary
 
@@ -36,7 +36,7 @@ FORMAT_VERSION = 1
 
 def default_cache_root() -> str:
     """$TUNE_DATASETS_CACHE, else datasets/ under tune's cache folder ($TUNE_CACHE, default ~/.cache/tune)."""
-    return os.environ.get("TUNE_DATASETS_CACHE") or os.path.join(default_cache_dir(), "datasets")
+    return os.environ.get("TUNE_DATASETS_CACHE") or os.path.join(cache_dir(), "datasets")
 
 
 def _file_digest(path: str) -> str:
@@ -69,7 +69,7 @@ def renderer_digest(renderer) -> str:
     return hashlib.blake2b(definition.encode("utf-8"), digest_size=16).hexdigest()
 
 
-def _config_fields(cfg) -> dict:
+def _config_fields(cfg: DataConfig) -> dict:
     try:
         from omegaconf import OmegaConf
         fields = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(vars(cfg))
@@ -78,7 +78,7 @@ def _config_fields(cfg) -> dict:
     return {k: v for k, v in fields.items() if k not in NOT_IN_KEY}
 
 
-def cache_key(cfg, sources, tokenizer, renderer) -> str:
+def cache_key(cfg: DataConfig, sources, tokenizer, renderer) -> str:
     parts = {
         "version": FORMAT_VERSION,
         "code": _code_digest(),
@@ -118,18 +118,12 @@ def save(root: str, key: str, ds, summary: DataSummary) -> str | None:
     if len(ds) == 0:
         return None
     folder = os.path.join(root, key)
-    tmp = f"{folder}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    datasets.disable_progress_bars()  # "Saving the dataset (0/1 shards)" is not work the user asked for
-    try:
-        ds.save_to_disk(os.path.join(tmp, "examples"))
-    finally:
-        datasets.enable_progress_bars()
-    with open(os.path.join(tmp, "tune_summary.json"), "w", encoding="utf-8") as f:
-        json.dump({**summary.to_dict(), "first_not_one_call": summary.first_not_one_call}, f, ensure_ascii=False)
-    try:
-        os.rename(tmp, folder)
-    except OSError:  # another process wrote the same entry first: theirs is identical
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_dir(folder, keep_existing=os.path.isdir) as tmp:  # another rank's entry is identical
+        datasets.disable_progress_bars()  # "Saving the dataset (0/1 shards)" is not work the user asked for
+        try:
+            ds.save_to_disk(os.path.join(tmp, "examples"))
+        finally:
+            datasets.enable_progress_bars()
+        with open(os.path.join(tmp, "tune_summary.json"), "w", encoding="utf-8") as f:
+            json.dump({**summary.to_dict(), "first_not_one_call": summary.first_not_one_call}, f, ensure_ascii=False)
     return folder

@@ -16,6 +16,7 @@ from itertools import islice
 import datasets
 
 from ..errors import ConfigError, DataError
+from .config import DataConfig
 from .conversation import Conversation, InvalidConversation, check_text
 from .formats import detect_format, get_format, remap_columns, unread_fields
 from .instructions import apply_instruction_mode
@@ -36,9 +37,9 @@ class Source:
     ignore: tuple = ()            # fields the user says to leave unread (data.ignore_fields)
 
 
-def sources_of(cfg) -> list[Source]:
+def sources_of(cfg: DataConfig) -> list[Source]:
     """data.path/format, or data.mix entries (each {path, format, weight, encoding})."""
-    mix = list(getattr(cfg, "mix", None) or [])
+    mix = list(cfg.mix or [])
     if mix:
         sources = []
         for i, m in enumerate(mix):
@@ -52,23 +53,23 @@ def sources_of(cfg) -> list[Source]:
                 raise ConfigError(f"data.mix[{i}].weight: {weight} (a weight keeps round(weight x records) of the "
                                   "file: give a number above 0, or leave the file out)")
             sources.append(Source(m["path"], m.get("format", "auto"), weight, m.get("encoding", cfg.encoding),
-                                  dict(m.get("columns") or getattr(cfg, "columns", None) or {}),
-                                  tuple(m.get("ignore_fields") or getattr(cfg, "ignore_fields", None) or ())))
+                                  dict(m.get("columns") or cfg.columns or {}),
+                                  tuple(m.get("ignore_fields") or cfg.ignore_fields or ())))
         return sources
     if not cfg.path:
         raise ConfigError("data.path: not set (give data.path=FILE, or data=NAME from configs/data/)")
-    name = getattr(cfg, "name", None)
+    name = cfg.name
     if name and not os.path.exists(cfg.path) and cfg.path == _named_path(name):  # the named set's own file
-        where = getattr(cfg, "source", "") or "its public release"
-        licence = getattr(cfg, "license", "")
+        where = cfg.source or "its public release"
+        licence = cfg.license
         raise ConfigError(f"data={name}: expects {cfg.path}, which is not here; get it from {where}"
                           + (f" (licence: {licence})" if licence else "") + ", or point data.path at your copy "
                           "(`tune list datasets` shows which ship with tune)")
-    return [Source(cfg.path, cfg.format, 1.0, cfg.encoding, dict(getattr(cfg, "columns", None) or {}),
-                   tuple(getattr(cfg, "ignore_fields", None) or ()))]
+    return [Source(cfg.path, cfg.format, 1.0, cfg.encoding, dict(cfg.columns or {}),
+                   tuple(cfg.ignore_fields or ()))]
 
 
-def check_sources(cfg) -> None:
+def check_sources(cfg: DataConfig) -> None:
     """Every data source names files that exist (ConfigError / DataError naming the path otherwise): checked by
     the train command right after the config, before seconds of setup and model loading."""
     for source in sources_of(cfg):
@@ -79,9 +80,9 @@ def _named_path(name: str) -> str | None:
     """The path configs/data/NAME.yaml gives (None when there is no such named dataset)."""
     from omegaconf import OmegaConf
 
-    from ..config import config_dir
+    from ..paths import config_file
 
-    path = os.path.join(config_dir(), "data", f"{name}.yaml")
+    path = config_file("data", name)
     return OmegaConf.load(path).get("path") if os.path.isfile(path) else None
 
 
@@ -192,21 +193,20 @@ def count_not_one_call(summary: DataSummary, exact, sources, lines) -> None:
             summary.first_not_one_call = summary.first_not_one_call or f"{source}:{line}"
 
 
-def _map_kwargs(cfg, tokenizer, renderer) -> dict:
+def _map_kwargs(cfg: DataConfig, tokenizer, renderer) -> dict:
     return dict(encoder=SegmentEncoder(tokenizer, renderer.control_tokens), renderer=renderer,
                 max_length=cfg.max_length, train_on_prompt=cfg.train_on_prompt, mask_history=cfg.mask_history,
-                system=getattr(cfg, "system", None))
+                system=cfg.system)
 
 
-def _instruction_args(cfg) -> tuple[str, str, list[str]]:
-    return (getattr(cfg, "instruction_mode", "none"), getattr(cfg, "instruction", ""),
-            list(getattr(cfg, "instructions", None) or []))
+def _instruction_args(cfg: DataConfig) -> tuple[str, str, list[str]]:
+    return str(cfg.instruction_mode), cfg.instruction, list(cfg.instructions or [])
 
 
-def build_streaming_dataset(cfg, tokenizer, renderer) -> tuple[datasets.IterableDataset, DataSummary]:
+def build_streaming_dataset(cfg: DataConfig, tokenizer, renderer) -> tuple[datasets.IterableDataset, DataSummary]:
     """Like build_dataset, but lazy (files larger than memory): records are read, converted and tokenised
     as the consumer iterates, and the summary fills in as it goes (complete once iteration ends)."""
-    if getattr(cfg, "mix", None):
+    if cfg.mix:
         raise ConfigError("data.streaming=true reads data.path only; mixing (data.mix) needs data.streaming=false")
     summary = DataSummary()
     source = sources_of(cfg)[0]
@@ -236,7 +236,7 @@ def build_streaming_dataset(cfg, tokenizer, renderer) -> tuple[datasets.Iterable
 EXAMPLE_COLUMNS = ("messages", "tools", "source", "line", "text", "input_ids", "labels")
 
 
-def build_dataset(cfg, tokenizer, renderer) -> tuple[datasets.Dataset, DataSummary]:
+def build_dataset(cfg: DataConfig, tokenizer, renderer) -> tuple[datasets.Dataset, DataSummary]:
     """Load every source of ``cfg`` (the data config) and tokenise it; examples keep input order.
 
     Returns the dataset (columns messages, tools, source, line, text, input_ids, labels) and the summary.
@@ -247,7 +247,7 @@ def build_dataset(cfg, tokenizer, renderer) -> tuple[datasets.Dataset, DataSumma
         src_rows, src_summary = load_conversations(source, cfg.on_error)
         rows += src_rows
         summary.merge(src_summary)
-    if getattr(cfg, "max_samples", None):
+    if cfg.max_samples:
         rows = rows[: cfg.max_samples]
     apply_instruction_mode(rows, *_instruction_args(cfg))
     if not rows:  # nothing to tokenise: the columns training reads, empty (the summary says why)

@@ -13,6 +13,7 @@ from ..distributed import is_main_process, main_process_first
 from ..errors import ConfigError
 from . import cache
 from .collate import PackedCollator, PaddingCollator
+from .config import DataConfig
 from .dataset import build_dataset, build_streaming_dataset, sources_of
 from .packing import pack_examples
 from .summary import DataSummary
@@ -57,13 +58,13 @@ def packed(ds, max_length: int):
     return datasets.Dataset.from_dict(pack_examples(ds["input_ids"], ds["labels"], max_length, ds["example"]))
 
 
-def collator_for(cfg, tokenizer):
+def collator_for(cfg: DataConfig, tokenizer):
     return PackedCollator(tokenizer.pad_token_id) if cfg.packing else PaddingCollator(tokenizer.pad_token_id)
 
 
-def tokenised_examples(cfg, tokenizer, renderer, log: Callable = _quiet):
+def tokenised_examples(cfg: DataConfig, tokenizer, renderer, log: Callable = _quiet):
     """build_dataset, through the cache (data/cache.py) unless data.cache=false."""
-    if not getattr(cfg, "cache", True):
+    if not cfg.cache:
         return build_dataset(cfg, tokenizer, renderer)
     root = cache.default_cache_root()
     key = cache.cache_key(cfg, sources_of(cfg), tokenizer, renderer)
@@ -86,15 +87,15 @@ def no_usable_example(summary, log: Callable | None = None):
                       "why; data.on_error=raise stops at the first bad record with its line)")
 
 
-def prepare(cfg, tokenizer, renderer, seed: int = 42, max_steps: int | None = None,
+def prepare(cfg: DataConfig, tokenizer, renderer, seed: int = 42, max_steps: int | None = None,
             log: Callable = _quiet) -> PreparedData:
     """``cfg`` is the data config; ``max_steps`` the trainer's (a streamed run needs one; None: not training).
     Raises ConfigError when nothing is left to train on."""
     if cfg.streaming:
         if max_steps is not None and max_steps <= 0:
             raise ConfigError("data.streaming=true: the length is unknown up front; set trainer.max_steps")
-        for key in ("packing", "val_size"):
-            if getattr(cfg, key):
+        for key, value in (("packing", cfg.packing), ("val_size", cfg.val_size)):
+            if value:
                 raise ConfigError(f"data.streaming=true does not support data.{key} yet; set data.streaming=false")
         ds, summary = build_streaming_dataset(cfg, tokenizer, renderer)
         if next(iter(ds), None) is None:  # reads until the first usable example (all of it when there is none)

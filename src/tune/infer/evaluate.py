@@ -13,7 +13,7 @@ from ..data.collate import PaddingCollator
 from ..data.conversation import Conversation
 from ..data.labels import IGNORE_INDEX
 from ..data.prepare import prepare
-from ..train.loss import labelled_token_loss, perplexity
+from ..loss import labelled_token_loss, perplexity
 from ..rundir import RunDir
 from .generation import generate_replies
 from .load import load_trained

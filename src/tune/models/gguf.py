@@ -15,10 +15,9 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 
 from ..errors import ConfigError
+from ..paths import atomic_dir, cache_dir as tune_cache_dir
 
 SOURCE_FILE = "tune_gguf.json"   # in the dequantised folder: the GGUF it came from, its hash and weight type
 # GGUF weight types stored as floats keep their dtype; quantised ones (Q4_1, Q8_0, ...) are written as bf16, the
@@ -89,11 +88,9 @@ def weight_type_label(file_type: str) -> str:
 
 def dequantized_folder(gguf_path: str, cache_dir: str | None = None, log=None) -> str:
     """The cached Hugging Face folder holding ``gguf_path``'s weights (built once, atomically, if missing)."""
-    from .tiny import default_cache_dir
-
     _require_gguf()
     digest = file_hash(gguf_path)
-    root = os.path.join(cache_dir or default_cache_dir(), "gguf")
+    root = os.path.join(cache_dir or tune_cache_dir(), "gguf")
     final = os.path.join(root, digest[:16])
     if os.path.isfile(os.path.join(final, SOURCE_FILE)):
         return final
@@ -101,20 +98,10 @@ def dequantized_folder(gguf_path: str, cache_dir: str | None = None, log=None) -
     if log:
         log(f"tune: model: dequantising {os.path.basename(gguf_path)} ({weight_type_label(meta['file_type'])}) "
             f"into {final} (once; later runs reuse it)")
-    os.makedirs(root, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".gguf-", dir=root)
-    try:
+    with atomic_dir(final, keep_existing=lambda folder: os.path.isfile(os.path.join(folder, SOURCE_FILE))) as tmp:
         _write_folder(gguf_path, tmp, meta)
         with open(os.path.join(tmp, SOURCE_FILE), "w", encoding="utf-8") as f:  # written last: marks it complete
             json.dump({"file": os.path.abspath(gguf_path), "sha256": digest, "file_type": meta["file_type"]}, f)
-        if os.path.isdir(final) and not os.path.isfile(os.path.join(final, SOURCE_FILE)):
-            shutil.rmtree(final, ignore_errors=True)  # an incomplete earlier build (never a finished one)
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another process finished first: theirs is identical
-            pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 

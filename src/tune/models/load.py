@@ -6,11 +6,15 @@ import os
 import sys
 
 from ..errors import ConfigError
-from ..noise import LOADING_BARS_OFF
 from ..precision import precision_name
 from .gguf import dequantized_folder, gguf_file_of, gguf_source, weight_type_label
 from .integrity import check_model_files
 from .tiny import tiny_model_dir
+
+# Set by the command layer's quieting (cli/noise.py), read here where models load: importing transformers there
+# would cost every command half a second, config errors included, so the choice travels in the environment (to
+# launched ranks too).
+LOADING_BARS_OFF = "TUNE_TRANSFORMERS_BARS_OFF"
 
 
 def _log(msg: str) -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from importlib import resources
 
 from ..distributed import process_group
+from ..paths import atomic_dir, cache_dir as tune_cache_dir
 
 TOKENIZER_VERSION = 1
 SPECIAL_TOKENS = ["<pad>", "<s>", "</s>"]
@@ -26,8 +25,6 @@ CHATML_JINJA = (
 )
 
 
-def default_cache_dir() -> str:
-    return os.environ.get("TUNE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "tune"))
 
 
 def corpus_texts() -> list[str]:
@@ -96,31 +93,20 @@ def tiny_model_dir(cache_dir: str | None = None, **size) -> str:
     key_src = json.dumps({"v": TOKENIZER_VERSION, **size}, sort_keys=True)
     key_src += hashlib.sha256("".join(corpus_texts()).encode()).hexdigest()
     key = hashlib.sha256(key_src.encode()).hexdigest()[:12]
-    root = cache_dir or default_cache_dir()
+    root = cache_dir or tune_cache_dir()
     final = os.path.join(root, f"tiny-{key}")
     if _complete(final):
         return final
     dist = process_group()
     if dist is None or dist.get_rank() == 0:
-        _build_atomically(root, final, size)
+        _build_atomically(final, size)
     if dist is not None:
         dist.barrier()
     return final
 
 
-def _build_atomically(root: str, final: str, size: dict) -> None:
-    os.makedirs(root, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tiny-", dir=root)
-    try:
+def _build_atomically(final: str, size: dict) -> None:
+    with atomic_dir(final, keep_existing=_complete) as tmp:
         build_tiny(tmp, **size)
         if not _complete(tmp):
             raise RuntimeError(f"building the tiny model left an incomplete folder {tmp}")
-        if os.path.isdir(final) and not _complete(final):  # a broken earlier build: replace it
-            shutil.rmtree(final, ignore_errors=True)
-        try:
-            os.rename(tmp, final)
-        except OSError:  # another process finished first: theirs is identical
-            pass
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)

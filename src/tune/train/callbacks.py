@@ -10,7 +10,7 @@ from transformers.trainer_callback import ProgressCallback
 
 from ..rundir import RunDir
 from .checkpoints import rotate_checkpoints, write_marker
-from .loss import perplexity
+from ..loss import perplexity
 
 
 

@@ -164,18 +164,6 @@ def plan_resume(resume: str, output_dir: str | None, run_name: str, outputs: str
         f"tune: resuming run {path} at step {step_of(chosen)} ({chosen})"]))
 
 
-def replace_dir_atomically(tmp: str, final: str) -> None:
-    """Move a fully written tmp folder to final; a reader sees the old folder or the new one, never half."""
-    if os.path.exists(final):
-        old = final + ".old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
-
-
 # -- one run per folder ------------------------------------------------------------------------------------------
 # Fields whose change makes a checkpoint unusable: the weights it holds would not fit; the method adds its own
 # (Method.UNUSABLE_IF_CHANGED: adapter shapes, which parameters train).

@@ -18,7 +18,7 @@ The terms, in bytes (fp32 = 4 per value; bf16/fp16 = 2):
   module with dropout, its dropped-out input and mask (ACTIVATION_PER_ADAPTED_INPUT values per input
   feature); with activation checkpointing, what each layer keeps (CHECKPOINTED_LAYER_HIDDENS x h) plus one
   layer's activations recomputed;
-- the labelled-only loss: one chunk of fp32 logits (train/loss.py) with its softmax and gradient (3 copies);
+- the labelled-only loss: one chunk of fp32 logits (tune/loss.py) with its softmax and gradient (3 copies);
 - a fixed WORKSPACE for autograd and the allocator, counted with the activations;
 - the process itself: what this process holds already when the estimate is made (libraries, the prepared
   data; CPU only: on a GPU the device holds only the model's tensors).
@@ -111,7 +111,7 @@ def estimate(m: ModelFacts, r: RunShape) -> MemoryEstimate:
     else:
         saved = tokens * m.layers * per_layer
     saved += tokens * m.hidden * 4  # embeddings' output, the final norm and its input
-    from .loss import CHUNK_ELEMENTS
+    from ..loss import CHUNK_ELEMENTS
     chunk = min(tokens * m.vocab, CHUNK_ELEMENTS)
     return MemoryEstimate(weights, grads, states, saved * r.act_bytes + WORKSPACE, chunk * 4 * 3, 0.0)
 

@@ -22,9 +22,9 @@ from ..precision import precision_name, resolve_precision, torch_dtype as comput
 from ..rundir import RunDir, run_meta, step_of
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
-from .checkpoints import (compare_resumed_config, holds_a_run, lock_output_dir, plan_resume,
-                          replace_dir_atomically)
-from .loss import causal_lm_loss, perplexity
+from .checkpoints import compare_resumed_config, holds_a_run, lock_output_dir, plan_resume
+from ..loss import causal_lm_loss, perplexity
+from ..paths import publish_dir
 from .trainer import TuneTrainer
 
 
@@ -81,7 +81,7 @@ def training_arguments(cfg, output_dir: str, precision: str, has_eval: bool):
     if t.use_liger_kernel:
         # Liger patches RMSNorm, RoPE, SwiGLU and the causal-LM forward; its fused linear cross-entropy acts only
         # when the model gets labels, and tune's loss never passes them: logits still come from tune's chunked
-        # labelled-only loss (train/loss.py), which keeps the ZeRO-3 and added-token paths.
+        # labelled-only loss (tune/loss.py), which keeps the ZeRO-3 and added-token paths.
         kwargs["use_liger_kernel"] = True
     if cfg.deepspeed.name != "none" and cfg.deepspeed.config:
         from omegaconf import OmegaConf
@@ -221,7 +221,7 @@ def save_final(trainer, cfg, data: TrainData, s: Setup) -> str:
             tokenizer.chat_template = to_jinja(renderer)
         tokenizer.save_pretrained(tmp)
         run_meta(cfg, data.added_tokens, s.model_path, s.precision).write(tmp)  # last: it marks the save complete
-        replace_dir_atomically(tmp, final)
+        publish_dir(tmp, final)
     trainer.accelerator.wait_for_everyone()
     return final
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..models.tiny import default_cache_dir
+from ..paths import cache_dir
 
 # Dense (not sparse) bf16 tensor-core peaks in TFLOPs from the vendors' data sheets; fp16 for GPUs without
 # bf16. Matched by substring of torch.cuda.get_device_name(), first match wins (longer names first).
@@ -127,7 +127,7 @@ def gpu_peak_flops(name: str) -> float | None:
 
 
 def _cache_file() -> str:
-    return os.path.join(default_cache_dir(), "cpu_peak_flops.json")
+    return os.path.join(cache_dir(), "cpu_peak_flops.json")
 
 
 def _cpu_name() -> str:

@@ -9,7 +9,7 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from ..data.batching import GlobalBatchLengthSampler, example_lengths
 from .callbacks import NumericProgressCallback, RowPrinterCallback
-from .loss import labelled_token_loss
+from ..loss import labelled_token_loss
 from .memory_meter import GIB, peak_bytes, reset_peak, resident_bytes
 from .throughput import ThroughputMeter, batch_counts, cpu_peak_flops, model_shape, peak_flops
 

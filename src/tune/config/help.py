@@ -1,8 +1,9 @@
 """`tune COMMAND --help` and `--print-config`: the fields a command reads, with their values after the recipe and
 overrides given, and the one-line docs written beside them in the structured configs; nothing heavy loads.
 
-The docs are the ``# ...`` comments on each dataclass field (config.py, each method's Config): read from the
-source once, so the help cannot drift from the schema it describes.
+The docs are the ``# ...`` comments on each dataclass field (config/schema.py, data/config.py, each method's
+Config, each export format's Options): read from the source, so the help cannot drift from the schema it
+describes. Which sections a command reads is the command registry's (cli/commands.py).
 """
 from __future__ import annotations
 
@@ -10,20 +11,10 @@ import dataclasses
 import inspect
 import re
 
-from . import config as c
+from typing import get_type_hints
 
-# Which config sections each command reads (a command group, or a whole section).
-COMMAND_SECTIONS = {
-    "train": ["model", "data", "template", "method", "trainer", "deepspeed.name"],
-    "preview": ["model", "data", "template", "preview"],
-    "export": ["export", "model.trust_remote_code"],
-    "chat": ["chat", "model.trust_remote_code"],
-    "generate": ["generate", "model.trust_remote_code"],
-    "eval": ["eval", "data", "model.trust_remote_code"],
-}
-SECTION_SCHEMAS = {"model": c.ModelConfig, "data": c.DataConfig, "template": c.TemplateConfig,
-                   "trainer": c.TrainerConfig, "deepspeed": c.DeepSpeedConfig, "preview": c.PreviewConfig,
-                   **c.COMMAND_GROUPS}
+from . import schema as c
+
 _FIELD_LINE = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+)$")
 
 
@@ -45,21 +36,19 @@ def field_docs(cls) -> dict[str, str]:
 
 
 def _schema(section: str, cfg):
+    """The dataclass of a top-level section (the chosen method's own Config for ``method``)."""
     if section == "method":
-        from .methods import get_method
+        from ..methods import get_method
         return get_method(cfg.method.name).Config
-    return SECTION_SCHEMAS.get(section)
+    return get_type_hints(c.TuneConfig).get(section)
 
 
 def _nested_schema(schema, key: str):
-    """The dataclass of field ``key`` of ``schema`` (annotations may be strings: resolved in config)."""
+    """The dataclass of field ``key`` of ``schema``, if it is one."""
     if schema is None:
         return None
-    for f in dataclasses.fields(schema):
-        if f.name == key:
-            t = getattr(c, f.type, None) if isinstance(f.type, str) else f.type
-            return t if dataclasses.is_dataclass(t) else None
-    return None
+    t = get_type_hints(schema).get(key)
+    return t if dataclasses.is_dataclass(t) else None
 
 
 def _shown(value) -> str:
@@ -89,10 +78,11 @@ def _rows(prefix: str, node, schema) -> list[tuple[str, str, str]]:
     return rows
 
 
-def command_help(command: str, cfg) -> str:
-    """The fields ``command`` reads: name = value (after recipe and overrides), and the field's doc."""
+def command_help(command: str, sections: tuple[str, ...], cfg) -> str:
+    """The fields ``command`` reads (``sections``: whole sections, or one field as ``section.field``): name = value
+    (after recipe and overrides), and the field's doc."""
     rows = []
-    for section in COMMAND_SECTIONS[command]:
+    for section in sections:
         head, _, leaf = section.partition(".")
         node = cfg[head]
         if leaf:
@@ -109,38 +99,6 @@ def command_help(command: str, cfg) -> str:
                       *lines])
 
 
-def describe(command: str, overrides: list[str], want_help: bool) -> int:
-    """--help / --print-config for ``tune COMMAND`` and ``python -m tune.train``: compose only (the config is
-    checked as a run would check it), load nothing."""
-    cfg = c.compose_command_line(c.command_overrides(command, overrides))
-    print(command_help(command, cfg) if want_help else print_config(cfg))
-    return 0
-
-
 def print_config(cfg) -> str:
     from omegaconf import OmegaConf
     return OmegaConf.to_yaml(cfg, resolve=True)
-
-
-HELP_FLAGS = ("-h", "--help")
-PRINT_FLAGS = ("--print-config",)
-
-
-def split_flags(argv: list[str]) -> tuple[list[str], bool, bool]:
-    """(overrides, help wanted, print-config wanted); Hydra's own `--cfg job` is a print-config too."""
-    out, want_help, want_print, skip = [], False, False, False
-    for i, a in enumerate(argv):
-        if skip:
-            skip = False
-            continue
-        if a in HELP_FLAGS:
-            want_help = True
-        elif a in PRINT_FLAGS:
-            want_print = True
-        elif a == "--cfg":
-            want_print, skip = True, True
-        elif a.startswith("--cfg="):
-            want_print = True
-        else:
-            out.append(a)
-    return out, want_help, want_print

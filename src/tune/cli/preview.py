@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import sys
 
-from .data.dataset import sources_of
-from .data.labels import IGNORE_INDEX
-from .data.prepare import prepare
-from .data.reading import expand_paths
-from .data.templates import get_template
-from .models.load import load_tokenizer
-from .models.vocab import add_control_tokens
-from .outputs import refuse_overwriting_inputs
+from ..data.dataset import sources_of
+from ..data.labels import IGNORE_INDEX
+from ..data.prepare import prepare
+from ..data.reading import expand_paths
+from ..data.templates import get_template
+from ..models.load import load_tokenizer
+from ..models.vocab import add_control_tokens
+from ..outputs import refuse_overwriting_inputs
 
 GREEN, RESET = "\033[32;1m", "\033[0m"
 

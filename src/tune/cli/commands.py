@@ -1,22 +1,27 @@
-"""The commands of `tune`: each takes Hydra overrides and returns an exit code."""
+"""The commands of `tune`, one registry (COMMANDS): each command's function (Hydra overrides in, exit code out),
+its line in `tune --help`, the config sections its --help shows, and its own section (whose fields it takes in
+their short spelling: ``tune chat checkpoint=DIR``)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Callable, Optional
 
-from .config import command_overrides, compose_command_line, group_options
+from ..errors import ConfigError
 
 
-def compose_cli(overrides: list[str], command: str | None = None):
-    if command in ("chat", "generate", "eval", "export"):
+def compose_cli(overrides: list[str], command: str):
+    from ..config.compose import command_overrides, compose_command_line
+
+    spec = COMMANDS[command]
+    if spec.serves_trained:
         refuse_template_override(command, overrides)
-    return compose_command_line(command_overrides(command, overrides) if command else overrides)
+    return compose_command_line(command_overrides(spec.section, overrides))
 
 
 def refuse_template_override(command: str, overrides: list[str]) -> None:
     """A trained model is served with the template it was trained with (its tune.json says which): a template=
     given here would be silently ignored, so it is refused instead."""
-    from .errors import ConfigError
-
     for o in overrides:
         if o.lstrip("+").split("=", 1)[0] in ("template", "template.name"):
             raise ConfigError(f"{o}: tune {command} uses the template the run was trained with (it is in the run's "
@@ -25,33 +30,29 @@ def refuse_template_override(command: str, overrides: list[str]) -> None:
 
 def cmd_preview(overrides: list[str]) -> int:
     from .preview import run_preview
-    return run_preview(compose_cli(overrides))
+    return run_preview(compose_cli(overrides, "preview"))
 
 
 def cmd_train(overrides: list[str]) -> int:
-    cfg = compose_cli(overrides)  # a config error is one line before torch/transformers load
-    from .data.dataset import check_sources
+    cfg = compose_cli(overrides, "train")  # a config error is one line before torch/transformers load
+    from ..data.dataset import check_sources
 
     check_sources(cfg.data)  # so is a missing data file
-    from .train.run import train_job
+    from ..train.run import train_job
     return train_job(cfg)
 
 
 def cmd_export(overrides: list[str]) -> int:
-    from .errors import ConfigError
-    from .infer.export import export_model
+    from ..infer.export import export_model
 
     full = compose_cli(overrides, "export")
-    cfg = full.export
-    if not cfg.out:
-        raise ConfigError("out: not set (tune export checkpoint=DIR out=DIR)")
-    print(f"tune: exported {export_model(cfg.checkpoint, cfg.out, full.model.trust_remote_code, str(cfg.dtype))}")
+    print(f"tune: exported {export_model(full.export, full.model.trust_remote_code)}")
     return 0
 
 
 def cmd_chat(overrides: list[str]) -> int:
-    from .infer.chat import chat_loop
-    from .infer.load import load_trained
+    from ..infer.chat import chat_loop
+    from ..infer.load import load_trained
 
     full = compose_cli(overrides, "chat")
     cfg = full.chat
@@ -61,7 +62,7 @@ def cmd_chat(overrides: list[str]) -> int:
 
 
 def cmd_generate(overrides: list[str]) -> int:
-    from .infer.batch import generate_file
+    from ..infer.batch import generate_file
 
     full = compose_cli(overrides, "generate")
     cfg = full.generate
@@ -72,7 +73,7 @@ def cmd_generate(overrides: list[str]) -> int:
 
 def cmd_eval(overrides: list[str]) -> int:
     import json
-    from .infer.evaluate import run_eval
+    from ..infer.evaluate import run_eval
 
     keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
     given = {"*"} if "data" in keys else {k[len("data."):] for k in keys if k.startswith("data.")}
@@ -83,12 +84,10 @@ def cmd_eval(overrides: list[str]) -> int:
 
 def _yaml_comment(group: str, name: str) -> str:
     """The first sentence of the first comment block of configs/GROUP/NAME.yaml (after Hydra's @package line)."""
-    import os
-
-    from .config import config_dir
+    from ..paths import config_file
 
     lines = []
-    with open(os.path.join(config_dir(), group, f"{name}.yaml"), encoding="utf-8") as f:
+    with open(config_file(group, name), encoding="utf-8") as f:
         for line in f:
             if line.startswith("#") and "@package" not in line:
                 lines.append(line.lstrip("# ").strip())
@@ -113,25 +112,25 @@ def list_items(kind: str) -> list[tuple[str, str]]:
     """(name, one line) for templates, formats, methods, recipes or datasets."""
     import os
 
-    from .errors import ConfigError
-
     if kind == "templates":
-        from .data.conversation import Conversation
-        from .data.templates import TEMPLATES, get_template
+        from ..data.conversation import Conversation
+        from ..data.templates import TEMPLATES, get_template
 
         example = Conversation.from_dicts([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])
         rows = [(n, repr("".join(seg.text for seg in get_template(n).render(example)))) for n in TEMPLATES]
         return rows + [("tokenizer", "the model tokenizer's own chat_template")]
     if kind == "formats":
-        from .data.formats import FORMATS
+        from ..data.formats import FORMATS
         return [(n, _docline(m)) for n, m in FORMATS.items()]
     if kind == "methods":
-        from .methods import methods
+        from ..methods import methods
         return [(n, _first_sentence(m.summary.strip().split("\n\n")[0])) for n, m in methods().items()]
     if kind == "recipes":
+        from ..config.schema import group_options
         return [(n, _yaml_comment("recipe", n)) for n in group_options("recipe")]
     if kind == "datasets":
-        from .config import compose
+        from ..config.compose import compose
+        from ..config.schema import group_options
 
         rows = []
         for n in group_options("data"):
@@ -144,8 +143,6 @@ def list_items(kind: str) -> list[tuple[str, str]]:
 
 
 def cmd_list(overrides: list[str]) -> int:
-    from .errors import ConfigError
-
     if len(overrides) != 1:
         raise ConfigError("tune list: say what to list (templates, formats, methods, recipes, datasets)")
     rows = list_items(overrides[0])
@@ -159,13 +156,29 @@ def cmd_recipes(overrides: list[str]) -> int:
     return cmd_list(["recipes"])
 
 
-COMMANDS = {
-    "preview": cmd_preview,
-    "train": cmd_train,
-    "export": cmd_export,
-    "chat": cmd_chat,
-    "generate": cmd_generate,
-    "eval": cmd_eval,
-    "recipes": cmd_recipes,
-    "list": cmd_list,
-}
+@dataclass(frozen=True)
+class Command:
+    name: str
+    run: Callable[[list[str]], int]
+    summary: str                       # its line in `tune --help`
+    reads: tuple[str, ...] = ()        # the config sections (or section.field) its --help shows; () : no --help
+    section: Optional[str] = None      # its own config section, whose fields may be spelt short
+    serves_trained: bool = False       # serves a trained model with the run's own template (template= refused)
+
+
+COMMANDS = {c.name: c for c in [
+    Command("preview", cmd_preview, "tokenise a dataset with a template and show input_ids/labels (JSONL or text)",
+            ("model", "data", "template", "preview"), "preview"),
+    Command("train", cmd_train, "fine-tune (same as: python -m tune.train ...)",
+            ("model", "data", "template", "method", "trainer", "deepspeed.name")),
+    Command("export", cmd_export, "merge an adapter into its base and save a standalone model "
+            "(checkpoint=DIR out=DIR)", ("export", "model.trust_remote_code"), "export", True),
+    Command("chat", cmd_chat, "chat with a trained model using its training template (checkpoint=DIR)",
+            ("chat", "model.trust_remote_code"), "chat", True),
+    Command("generate", cmd_generate, "batch generation from a JSONL file (checkpoint=DIR input=FILE out=FILE)",
+            ("generate", "model.trust_remote_code"), "generate", True),
+    Command("eval", cmd_eval, "loss, perplexity, ROUGE and BLEU on a dataset (checkpoint=DIR data.path=FILE)",
+            ("eval", "data", "model.trust_remote_code"), "eval", True),
+    Command("list", cmd_list, "templates | formats | methods | recipes | datasets, a line each"),
+    Command("recipes", cmd_recipes, "list the recipes (same as: tune list recipes)"),
+]}

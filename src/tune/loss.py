@@ -23,7 +23,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..data.labels import IGNORE_INDEX
+from .data.labels import IGNORE_INDEX
 
 # One chunk of fp32 logits holds at most this many elements (2**26 x 4 bytes = 256 MiB): 443 positions with
 # Qwen2's 151,936-token vocabulary. Small vocabularies fit a whole batch in one chunk, computed without recompute.

@@ -10,10 +10,9 @@ import logging
 import os
 import warnings
 
+from ..models.load import LOADING_BARS_OFF
+
 GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
-# Read where models load (models/load.py): importing transformers here would cost every command half a second,
-# config errors included, so the choice travels in the environment (to launched ranks too).
-LOADING_BARS_OFF = "TUNE_TRANSFORMERS_BARS_OFF"
 
 
 def quiet_libraries(debug: bool) -> None:
