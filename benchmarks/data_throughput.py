@@ -27,8 +27,14 @@ def make_records(n: int, seed: int = 0) -> list[dict]:
     words = "the model learns to answer questions about data and code with care 模型 学习 回答 问题".split()
     def sentence(k):
         return " ".join(rng.choice(words) for _ in range(k))
-    return [{"instruction": sentence(rng.randint(5, 30)), "input": sentence(rng.randint(0, 20)) if rng.random() < 0.4 else "",
-             "output": sentence(rng.randint(10, 120))} for _ in range(n)]
+    return [
+        {
+            "instruction": sentence(rng.randint(5, 30)),
+            "input": sentence(rng.randint(0, 20)) if rng.random() < 0.4 else "",
+            "output": sentence(rng.randint(10, 120)),
+        }
+        for _ in range(n)
+    ]
 
 
 def run_tune(path: str, tokenizer) -> tuple[float, int]:
@@ -54,7 +60,10 @@ def run_trl(path: str, model_dir: str, tokenizer) -> tuple[float, int]:
 
     def to_messages(r):
         user = r["instruction"] + ("\n\n" + r["input"] if r["input"] else "")
-        return {"prompt": [{"role": "user", "content": user}], "completion": [{"role": "assistant", "content": r["output"]}]}
+        return {
+            "prompt": [{"role": "user", "content": user}],
+            "completion": [{"role": "assistant", "content": r["output"]}],
+        }
 
     ds = raw.map(to_messages, remove_columns=raw.column_names)
     args = SFTConfig(output_dir=out, max_length=1024, report_to=[], use_cpu=True, dataset_num_proc=None)
@@ -80,7 +89,10 @@ def real_tokenizer(name: str, tmp: str):
         return None
     folder = os.path.join(tmp, name)
     os.makedirs(folder)
-    with gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f, open(os.path.join(folder, "tokenizer.json"), "wb") as g:
+    with (
+        gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f,
+        open(os.path.join(folder, "tokenizer.json"), "wb") as g,
+    ):
         shutil.copyfileobj(f, g)
     shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
     tok = AutoTokenizer.from_pretrained(folder)

@@ -34,7 +34,9 @@ DRY = dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_
 CONFIGS = {
     "lora": dict(tune=["method=lora"], trl={}),
     "lora_packed": dict(tune=["method=lora", "data.packing=true"], trl={"packing": True}),
-    "lora_ckpt": dict(tune=["method=lora", "trainer.gradient_checkpointing=true"], trl={"gradient_checkpointing": True}),
+    "lora_ckpt": dict(
+        tune=["method=lora", "trainer.gradient_checkpointing=true"], trl={"gradient_checkpointing": True}
+    ),
     "qlora": dict(tune=["method=qlora"], trl={}, quantized=True),
     "full": dict(tune=["method=full", "trainer.learning_rate=2e-5"], trl={}, full=True),
 }
@@ -43,25 +45,51 @@ CONFIGS = {
 def build_model(folder: str, shape: dict) -> str:
     """TinyLlama's shape (or the dry run's), random bf16 weights, LLaMA-2's real tokenizer."""
     import torch
+
     return random_llama(folder, "llama-spm", shape, dtype=torch.bfloat16)
 
 
 def run_tune(a, c) -> dict:
     from tune import compose, train
 
-    lora = [] if c.get("full") else [f"method.r={LORA['r']}", f"method.alpha={LORA['alpha']}",
-                                     f"method.target_modules=[{','.join(LORA['targets'])}]"]
-    cfg = compose(None, [f"model.name_or_path={a.model}", f"data.path={a.data}", "data.format=sharegpt",
-                         f"data.max_length={a.max_length}", "template=chatml", "data.cache=false", *c["tune"], *lora,
-                         f"trainer.max_steps={a.steps}", f"trainer.per_device_train_batch_size={a.batch}",
-                         "trainer.logging_steps=1", "trainer.save_steps=100000", "trainer.report_to=[]",
-                         f"trainer.output_dir={tempfile.mkdtemp()}"])
+    lora = (
+        []
+        if c.get("full")
+        else [
+            f"method.r={LORA['r']}",
+            f"method.alpha={LORA['alpha']}",
+            f"method.target_modules=[{','.join(LORA['targets'])}]",
+        ]
+    )
+    cfg = compose(
+        None,
+        [
+            f"model.name_or_path={a.model}",
+            f"data.path={a.data}",
+            "data.format=sharegpt",
+            f"data.max_length={a.max_length}",
+            "template=chatml",
+            "data.cache=false",
+            *c["tune"],
+            *lora,
+            f"trainer.max_steps={a.steps}",
+            f"trainer.per_device_train_batch_size={a.batch}",
+            "trainer.logging_steps=1",
+            "trainer.save_steps=100000",
+            "trainer.report_to=[]",
+            f"trainer.output_dir={tempfile.mkdtemp()}",
+        ],
+    )
     r = train(cfg)
     rows = [json.loads(line) for line in open(os.path.join(r.output_dir, "metrics.jsonl"))]
     tokens = max(x.get("num_input_tokens_seen", 0) for x in rows)
-    return {"tokens": tokens, "positions": tokens / (1 - r.metrics.get("padding_fraction", 0.0)),
-            "seconds": r.metrics["train_runtime"], "loss": [x for x in rows if "loss" in x][-1]["loss"],
-            "mfu": r.metrics.get("mfu")}
+    return {
+        "tokens": tokens,
+        "positions": tokens / (1 - r.metrics.get("padding_fraction", 0.0)),
+        "seconds": r.metrics["train_runtime"],
+        "loss": [x for x in rows if "loss" in x][-1]["loss"],
+        "mfu": r.metrics.get("mfu"),
+    }
 
 
 def run_trl(a, c) -> dict:
@@ -77,25 +105,54 @@ def run_trl(a, c) -> dict:
     a.data_kind = "sharegpt"
     kwargs = {}
     if c.get("quantized"):
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                                           bnb_4bit_compute_dtype=torch.bfloat16)
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+        )
     model = AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16, **kwargs)
-    lora = None if c.get("full") else LoraConfig(task_type="CAUSAL_LM", r=LORA["r"], lora_alpha=LORA["alpha"],
-                                                  lora_dropout=LORA["dropout"], target_modules=LORA["targets"])
-    args = SFTConfig(output_dir=tempfile.mkdtemp(), max_length=a.max_length, max_steps=a.steps,
-                     per_device_train_batch_size=a.batch, learning_rate=2e-5 if c.get("full") else 2e-4,
-                     logging_steps=1, save_strategy="no", report_to=[], assistant_only_loss=True,
-                     include_num_input_tokens_seen="non_padding", use_cpu=not torch.cuda.is_available(),
-                     bf16=torch.cuda.is_available(), **c["trl"])
-    trainer = SFTTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(_records(a)),
-                         processing_class=tok, peft_config=lora)
+    lora = (
+        None
+        if c.get("full")
+        else LoraConfig(
+            task_type="CAUSAL_LM",
+            r=LORA["r"],
+            lora_alpha=LORA["alpha"],
+            lora_dropout=LORA["dropout"],
+            target_modules=LORA["targets"],
+        )
+    )
+    args = SFTConfig(
+        output_dir=tempfile.mkdtemp(),
+        max_length=a.max_length,
+        max_steps=a.steps,
+        per_device_train_batch_size=a.batch,
+        learning_rate=2e-5 if c.get("full") else 2e-4,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        assistant_only_loss=True,
+        include_num_input_tokens_seen="non_padding",
+        use_cpu=not torch.cuda.is_available(),
+        bf16=torch.cuda.is_available(),
+        **c["trl"],
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=datasets.Dataset.from_list(_records(a)),
+        processing_class=tok,
+        peft_config=lora,
+    )
     trainer.data_collator = counter = CountingCollator(trainer.data_collator)
     trainer.train()
     hist = trainer.state.log_history
     tokens = trainer.state.num_input_tokens_seen  # the counter also saw the batch collated ahead
-    return {"tokens": tokens, "positions": tokens * counter.positions / max(counter.real, 1),
-            "seconds": [h["train_runtime"] for h in hist if "train_runtime" in h][-1],
-            "loss": [h["loss"] for h in hist if "loss" in h][-1], "mfu": None}
+    return {
+        "tokens": tokens,
+        "positions": tokens * counter.positions / max(counter.real, 1),
+        "seconds": [h["train_runtime"] for h in hist if "train_runtime" in h][-1],
+        "loss": [h["loss"] for h in hist if "loss" in h][-1],
+        "mfu": None,
+    }
 
 
 def main() -> None:
@@ -113,7 +170,8 @@ def main() -> None:
         system, config = a.child.split(":")
         res = (run_tune if system == "tune" else run_trl)(a, CONFIGS[config])
         import torch
-        res["peak_mb"] = torch.cuda.max_memory_allocated() / 2 ** 20 if torch.cuda.is_available() else 0.0
+
+        res["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0.0
         print("RESULT " + json.dumps(res))
         return
     tmp = tempfile.mkdtemp()
@@ -126,8 +184,22 @@ def main() -> None:
     for config in a.only:
         results = {}
         for system in ("tune", "trl"):
-            cmd = [sys.executable, __file__, "--child", f"{system}:{config}", "--model", model, "--data", data,
-                   "--steps", str(a.steps), "--max-length", str(a.max_length), "--batch", str(a.batch)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                f"{system}:{config}",
+                "--model",
+                model,
+                "--data",
+                data,
+                "--steps",
+                str(a.steps),
+                "--max-length",
+                str(a.max_length),
+                "--batch",
+                str(a.batch),
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
             if proc.returncode or not line:
@@ -135,8 +207,11 @@ def main() -> None:
                 continue
             results[system] = r = json.loads(line[-1][7:])
             mfu = f"{r['mfu']:.1%}" if r.get("mfu") is not None else "-"
-            print(f"[{config}] {system:5s} trained tokens/s {r['tokens'] / r['seconds']:9.0f}   padding "
-                  f"{1 - r['tokens'] / max(r['positions'], 1):6.1%}   peak {r['peak_mb']:8.0f} MB   MFU {mfu}   loss {r['loss']:.4f}")
+            print(
+                f"[{config}] {system:5s} trained tokens/s {r['tokens'] / r['seconds']:9.0f}   padding "
+                f"{1 - r['tokens'] / max(r['positions'], 1):6.1%}   peak {r['peak_mb']:8.0f} MB   MFU {mfu}   "
+                f"loss {r['loss']:.4f}"
+            )
             sys.stdout.flush()
         if len(results) == 2:
             tps = {s: r["tokens"] / r["seconds"] for s, r in results.items()}

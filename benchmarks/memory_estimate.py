@@ -30,20 +30,65 @@ CASES = {  # name: (model, overrides)
     "151k-vocab full 4x512": ("qwen2", ["method=full", "data.max_length=512", "trainer.per_device_train_batch_size=4"]),
     "smollm2 lora 2x512": ("smollm2", ["method=lora", "data.max_length=512", "trainer.per_device_train_batch_size=2"]),
     "smollm2 lora 4x512": ("smollm2", ["method=lora", "data.max_length=512", "trainer.per_device_train_batch_size=4"]),
-    "smollm2 lora 4x512 ckpt": ("smollm2", ["method=lora", "data.max_length=512", "trainer.per_device_train_batch_size=4",
-                                            "trainer.gradient_checkpointing=true"]),
-    "smollm2 lora all-linear 4x512": ("smollm2", ["method=lora", "method.target_modules=[all-linear]",
-                                                  "data.max_length=512", "trainer.per_device_train_batch_size=4"]),
+    "smollm2 lora 4x512 ckpt": (
+        "smollm2",
+        [
+            "method=lora",
+            "data.max_length=512",
+            "trainer.per_device_train_batch_size=4",
+            "trainer.gradient_checkpointing=true",
+        ],
+    ),
+    "smollm2 lora all-linear 4x512": (
+        "smollm2",
+        [
+            "method=lora",
+            "method.target_modules=[all-linear]",
+            "data.max_length=512",
+            "trainer.per_device_train_batch_size=4",
+        ],
+    ),
     "smollm2 full 2x512": ("smollm2", ["method=full", "data.max_length=512", "trainer.per_device_train_batch_size=2"]),
-    "smollm2 full 4x512 ckpt": ("smollm2", ["method=full", "data.max_length=512", "trainer.per_device_train_batch_size=4",
-                                            "trainer.gradient_checkpointing=true"]),
-    "smollm2 qlora 4x512": ("smollm2", ["method=qlora", "data.max_length=512", "trainer.per_device_train_batch_size=4"]),
-    "smollm2 qlora 4x512 ckpt": ("smollm2", ["method=qlora", "data.max_length=512", "trainer.per_device_train_batch_size=4",
-                                             "trainer.gradient_checkpointing=true"]),
-    "smollm2 qlora 2x512 ckpt": ("smollm2", ["method=qlora", "data.max_length=512", "trainer.per_device_train_batch_size=2",
-                                             "trainer.gradient_checkpointing=true"]),
-    "smollm2 qlora 4x256 ckpt": ("smollm2", ["method=qlora", "data.max_length=256", "trainer.per_device_train_batch_size=4",
-                                             "trainer.gradient_checkpointing=true"]),
+    "smollm2 full 4x512 ckpt": (
+        "smollm2",
+        [
+            "method=full",
+            "data.max_length=512",
+            "trainer.per_device_train_batch_size=4",
+            "trainer.gradient_checkpointing=true",
+        ],
+    ),
+    "smollm2 qlora 4x512": (
+        "smollm2",
+        ["method=qlora", "data.max_length=512", "trainer.per_device_train_batch_size=4"],
+    ),
+    "smollm2 qlora 4x512 ckpt": (
+        "smollm2",
+        [
+            "method=qlora",
+            "data.max_length=512",
+            "trainer.per_device_train_batch_size=4",
+            "trainer.gradient_checkpointing=true",
+        ],
+    ),
+    "smollm2 qlora 2x512 ckpt": (
+        "smollm2",
+        [
+            "method=qlora",
+            "data.max_length=512",
+            "trainer.per_device_train_batch_size=2",
+            "trainer.gradient_checkpointing=true",
+        ],
+    ),
+    "smollm2 qlora 4x256 ckpt": (
+        "smollm2",
+        [
+            "method=qlora",
+            "data.max_length=256",
+            "trainer.per_device_train_batch_size=4",
+            "trainer.gradient_checkpointing=true",
+        ],
+    ),
 }
 
 
@@ -52,7 +97,12 @@ def long_records(path: str, n: int = 64) -> None:
     rng = random.Random(0)
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
-            f.write(json.dumps({"instruction": f"Write story {i}.", "output": " ".join(rng.choice(words) for _ in range(3000))}) + "\n")
+            f.write(
+                json.dumps(
+                    {"instruction": f"Write story {i}.", "output": " ".join(rng.choice(words) for _ in range(3000))}
+                )
+                + "\n"
+            )
 
 
 def model_path(kind: str, tmp: str) -> str | None:
@@ -60,11 +110,13 @@ def model_path(kind: str, tmp: str) -> str | None:
         return "tiny"
     if kind == "smollm2":
         from tests.smollm2 import smollm2_folder
+
         try:
             return smollm2_folder()
         except RuntimeError:
             return None
     from train_throughput import qwen2_small
+
     return qwen2_small(os.path.join(tmp, "qwen2_small"))
 
 
@@ -72,10 +124,24 @@ def child(model: str, data: str, out: str, overrides: list[str]) -> None:
     from tune import compose, train
 
     template = "chatml" if model != "tiny" else "alpaca"
-    cfg = compose(None, [f"model.name_or_path={model}", f"template={template}", f"data.path={data}",
-                         "data.format=alpaca", "data.cache=false", "trainer.max_steps=2", "trainer.logging_steps=1",
-                         f"trainer.output_dir={out}", "trainer.report_to=[]", "trainer.memory_limit_gb=1000",
-                         "trainer.gradient_checkpointing=false", "trainer.save_steps=1000", *overrides])
+    cfg = compose(
+        None,
+        [
+            f"model.name_or_path={model}",
+            f"template={template}",
+            f"data.path={data}",
+            "data.format=alpaca",
+            "data.cache=false",
+            "trainer.max_steps=2",
+            "trainer.logging_steps=1",
+            f"trainer.output_dir={out}",
+            "trainer.report_to=[]",
+            "trainer.memory_limit_gb=1000",
+            "trainer.gradient_checkpointing=false",
+            "trainer.save_steps=1000",
+            *overrides,
+        ],
+    )
     print("RESULT " + json.dumps(train(cfg).metrics))
 
 
@@ -98,8 +164,19 @@ def main() -> None:
         if models[kind] is None:
             print(f"{name:32} skipped: no {kind} model here")
             continue
-        r = subprocess.run([sys.executable, __file__, "--child", models[kind], data, os.path.join(tmp, name.replace(" ", "_")),
-                            *overrides], capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                models[kind],
+                data,
+                os.path.join(tmp, name.replace(" ", "_")),
+                *overrides,
+            ],
+            capture_output=True,
+            text=True,
+        )
         line = next((l for l in r.stdout.splitlines() if l.startswith("RESULT ")), None)
         if line is None:
             print(f"{name:32} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
@@ -109,8 +186,11 @@ def main() -> None:
         total_ratio = m["memory_estimate_gb"] / m["peak_memory_gb"]
         growth_ratio = m["memory_estimate_growth_gb"] / growth
         worst = max(worst, abs(total_ratio - 1) + 1, abs(growth_ratio - 1) + 1)
-        print(f"{name:32} {m['memory_estimate_gb']:8.2f}G {m['peak_memory_gb']:6.2f}G {total_ratio:6.2f} | "
-              f"{m['memory_estimate_growth_gb']:10.2f}G {growth:6.2f}G {growth_ratio:6.2f}", flush=True)
+        print(
+            f"{name:32} {m['memory_estimate_gb']:8.2f}G {m['peak_memory_gb']:6.2f}G {total_ratio:6.2f} | "
+            f"{m['memory_estimate_growth_gb']:10.2f}G {growth:6.2f}G {growth_ratio:6.2f}",
+            flush=True,
+        )
     print(f"worst_deviation={worst - 1:.2f}")
 
 

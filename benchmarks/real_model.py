@@ -36,17 +36,34 @@ def recipe() -> dict:
     from tune import compose
 
     cfg = compose("facts", [])
-    return {"lr": cfg.trainer.learning_rate, "epochs": cfg.trainer.num_train_epochs,
-            "batch": cfg.trainer.per_device_train_batch_size, "warmup_ratio": cfg.trainer.warmup_ratio,
-            "scheduler": cfg.trainer.lr_scheduler_type, "r": cfg.method.r, "alpha": cfg.method.alpha,
-            "dropout": cfg.method.dropout, "targets": list(cfg.method.target_modules), "max_length": cfg.data.max_length,
-            "seed": cfg.trainer.seed}
+    return {
+        "lr": cfg.trainer.learning_rate,
+        "epochs": cfg.trainer.num_train_epochs,
+        "batch": cfg.trainer.per_device_train_batch_size,
+        "warmup_ratio": cfg.trainer.warmup_ratio,
+        "scheduler": cfg.trainer.lr_scheduler_type,
+        "r": cfg.method.r,
+        "alpha": cfg.method.alpha,
+        "dropout": cfg.method.dropout,
+        "targets": list(cfg.method.target_modules),
+        "max_length": cfg.data.max_length,
+        "seed": cfg.trainer.seed,
+    }
 
 
 def train_tune(model: str, out: str) -> str:
     tune = os.path.join(os.path.dirname(sys.executable), "tune")
-    subprocess.run([tune, "train", "recipe=facts", f"model.name_or_path={model}", f"trainer.output_dir={out}",
-                    "trainer.report_to=[]"], check=True)
+    subprocess.run(
+        [
+            tune,
+            "train",
+            "recipe=facts",
+            f"model.name_or_path={model}",
+            f"trainer.output_dir={out}",
+            "trainer.report_to=[]",
+        ],
+        check=True,
+    )
     return os.path.join(out, "model")
 
 
@@ -60,19 +77,45 @@ def train_trl(model: str, out: str) -> str:
 
     r = recipe()
     rows = json.load(open(os.path.join(FACTS, "train.json"), encoding="utf-8"))
-    data = Dataset.from_list([{"prompt": [{"role": "user", "content": x["instruction"]}],
-                               "completion": [{"role": "assistant", "content": x["output"]}]} for x in rows])
+    data = Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": x["instruction"]}],
+                "completion": [{"role": "assistant", "content": x["output"]}],
+            }
+            for x in rows
+        ]
+    )
     tok = AutoTokenizer.from_pretrained(model)
     lm = AutoModelForCausalLM.from_pretrained(model, dtype=torch.float32)
     targets = "all-linear" if r["targets"] == ["all-linear"] else r["targets"]
-    args = SFTConfig(output_dir=out, learning_rate=r["lr"], num_train_epochs=r["epochs"],
-                     per_device_train_batch_size=r["batch"], lr_scheduler_type=r["scheduler"],
-                     warmup_steps=r["warmup_ratio"], bf16=False, fp16=False, gradient_checkpointing=False,
-                     max_length=r["max_length"], completion_only_loss=True, report_to=[], save_strategy="no",
-                     logging_steps=5, seed=r["seed"], use_cpu=True)
-    trainer = SFTTrainer(model=lm, args=args, train_dataset=data, processing_class=tok,
-                         peft_config=LoraConfig(r=r["r"], lora_alpha=r["alpha"], lora_dropout=r["dropout"],
-                                                target_modules=targets, task_type="CAUSAL_LM"))
+    args = SFTConfig(
+        output_dir=out,
+        learning_rate=r["lr"],
+        num_train_epochs=r["epochs"],
+        per_device_train_batch_size=r["batch"],
+        lr_scheduler_type=r["scheduler"],
+        warmup_steps=r["warmup_ratio"],
+        bf16=False,
+        fp16=False,
+        gradient_checkpointing=False,
+        max_length=r["max_length"],
+        completion_only_loss=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=5,
+        seed=r["seed"],
+        use_cpu=True,
+    )
+    trainer = SFTTrainer(
+        model=lm,
+        args=args,
+        train_dataset=data,
+        processing_class=tok,
+        peft_config=LoraConfig(
+            r=r["r"], lora_alpha=r["alpha"], lora_dropout=r["dropout"], target_modules=targets, task_type="CAUSAL_LM"
+        ),
+    )
     trainer.train()
     trainer.save_model(os.path.join(out, "adapter"))
     tok.save_pretrained(os.path.join(out, "adapter"))
@@ -88,16 +131,23 @@ def ask(base: str, adapter: str | None, out: str) -> None:
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     if adapter:
         from peft import PeftModel
+
         model = PeftModel.from_pretrained(model, adapter)
     model.eval()
     stop = [tok.convert_tokens_to_ids("<|im_end|>"), tok.eos_token_id]
     rows = json.load(open(os.path.join(FACTS, "eval.json"), encoding="utf-8"))
     for row in rows:
-        ids = tok.apply_chat_template([{"role": "user", "content": row["question"]}], add_generation_prompt=True,
-                                      return_dict=True, return_tensors="pt")
+        ids = tok.apply_chat_template(
+            [{"role": "user", "content": row["question"]}],
+            add_generation_prompt=True,
+            return_dict=True,
+            return_tensors="pt",
+        )
         with torch.no_grad():
-            gen = model.generate(**ids, max_new_tokens=40, do_sample=False, eos_token_id=stop, pad_token_id=tok.pad_token_id)
-        row["reply"] = tok.decode(gen[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+            gen = model.generate(
+                **ids, max_new_tokens=40, do_sample=False, eos_token_id=stop, pad_token_id=tok.pad_token_id
+            )
+        row["reply"] = tok.decode(gen[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).strip()
         row["right"] = row["expect"].lower() in row["reply"].lower()
     json.dump(rows, open(out, "w", encoding="utf-8"), indent=1, ensure_ascii=False)
 
@@ -110,8 +160,11 @@ def score(path: str) -> dict:
     rows = json.load(open(path, encoding="utf-8"))
     held = [r for r in rows if r["kind"] == "heldout"]
     general = [r for r in rows if r["kind"] == "general"]
-    return {"heldout": sum(r["right"] for r in held) / len(held), "general": [r["right"] for r in general],
-            "rows": rows}
+    return {
+        "heldout": sum(r["right"] for r in held) / len(held),
+        "general": [r["right"] for r in general],
+        "rows": rows,
+    }
 
 
 def main() -> None:
@@ -123,6 +176,7 @@ def main() -> None:
     if a.model is None:
         sys.path.insert(0, REPO)
         from tests.smollm2 import smollm2_folder
+
         a.model = smollm2_folder()
     work = a.work or tempfile.mkdtemp(prefix="real_model-")
     os.makedirs(work, exist_ok=True)
@@ -141,8 +195,10 @@ def main() -> None:
         adapter = os.path.join(out, "model" if name == "tune" else "adapter")
         child("--ask", a.model, adapter, os.path.join(work, f"{name}.json"))
         results[name] = {**score(os.path.join(work, f"{name}.json")), "seconds": seconds}
-    print(f"\nbase model: general answers right {sum(base['general'])}/{len(base['general'])}, "
-          f"held-out facts {base['heldout']:.0%}")
+    print(
+        f"\nbase model: general answers right {sum(base['general'])}/{len(base['general'])}, "
+        f"held-out facts {base['heldout']:.0%}"
+    )
     print(f"{'system':8} {'held-out':>9} {'general kept':>13} {'wall s':>8}")
     for name, r in results.items():
         kept = sum(1 for b, x in zip(base["general"], r["general"]) if b and x)
@@ -156,8 +212,10 @@ def main() -> None:
         return
     t, trl = results["tune"], results["trl"]
     kept = all(x for b, x in zip(base["general"], t["general"]) if b)
-    print(f"heldout_vs_trl={t['heldout']:.2f}/{trl['heldout']:.2f} general_kept={kept} "
-          f"time_vs_trl={t['seconds'] / trl['seconds']:.2f}")
+    print(
+        f"heldout_vs_trl={t['heldout']:.2f}/{trl['heldout']:.2f} general_kept={kept} "
+        f"time_vs_trl={t['seconds'] / trl['seconds']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -82,13 +82,19 @@ def random_llama(folder: str, tokenizer: str, shape: dict, dtype=None, **config)
     if not os.path.isdir(src):
         return None
     os.makedirs(folder, exist_ok=True)
-    with gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f, open(os.path.join(folder, "tokenizer.json"), "wb") as g:
+    with (
+        gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f,
+        open(os.path.join(folder, "tokenizer.json"), "wb") as g,
+    ):
         shutil.copyfileobj(f, g)
     shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
     tok = AutoTokenizer.from_pretrained(folder)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), bos_token_id=tok.bos_token_id,
-                                         eos_token_id=tok.eos_token_id, **shape, **config))
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, **shape, **config
+        )
+    )
     if dtype is not None:
         model = model.to(dtype)
     model.save_pretrained(folder)
@@ -103,6 +109,7 @@ def qwen2_small(folder: str) -> str | None:
 
 def tiny20m() -> str:
     from tune.models.tiny import tiny_model_dir
+
     return tiny_model_dir(**SIZE, vocab_size=4096, seed=0)
 
 
@@ -115,13 +122,30 @@ def run_tune(a) -> dict:
     from tune import compose, train
 
     fmt = "sharegpt" if a.data_kind == "sharegpt" else "alpaca"
-    cfg = compose(None, [
-        f"model.name_or_path={a.model}", f"data.path={a.data}", f"data.format={fmt}", f"data.max_length={a.max_length}",
-        "template=chatml", "method=lora", f"method.r={LORA['r']}", f"method.alpha={LORA['alpha']}",
-        f"method.dropout={LORA['dropout']}", f"method.target_modules=[{','.join(LORA['targets'])}]",
-        f"trainer.max_steps={a.steps}", f"trainer.per_device_train_batch_size={a.batch}", "data.cache=false",
-        "trainer.learning_rate=2e-4", "trainer.logging_steps=1", "trainer.save_steps=100000",
-        "trainer.report_to=[]", f"trainer.output_dir={tempfile.mkdtemp()}", *a.tune_extra])
+    cfg = compose(
+        None,
+        [
+            f"model.name_or_path={a.model}",
+            f"data.path={a.data}",
+            f"data.format={fmt}",
+            f"data.max_length={a.max_length}",
+            "template=chatml",
+            "method=lora",
+            f"method.r={LORA['r']}",
+            f"method.alpha={LORA['alpha']}",
+            f"method.dropout={LORA['dropout']}",
+            f"method.target_modules=[{','.join(LORA['targets'])}]",
+            f"trainer.max_steps={a.steps}",
+            f"trainer.per_device_train_batch_size={a.batch}",
+            "data.cache=false",
+            "trainer.learning_rate=2e-4",
+            "trainer.logging_steps=1",
+            "trainer.save_steps=100000",
+            "trainer.report_to=[]",
+            f"trainer.output_dir={tempfile.mkdtemp()}",
+            *a.tune_extra,
+        ],
+    )
     r = train(cfg)
     rows = [json.loads(line) for line in open(os.path.join(r.output_dir, "metrics.jsonl"))]
     last = [x for x in rows if "loss" in x][-1]
@@ -133,12 +157,19 @@ def run_tune(a) -> dict:
 def _records(a):
     if a.data_kind == "sharegpt":
         role = {"human": "user", "gpt": "assistant"}
-        return [{"messages": [{"role": role[t["from"]], "content": t["value"]} for t in r["conversations"]]}
-                for r in json.load(open(a.data, encoding="utf-8"))]
+        return [
+            {"messages": [{"role": role[t["from"]], "content": t["value"]} for t in r["conversations"]]}
+            for r in json.load(open(a.data, encoding="utf-8"))
+        ]
     out = []
     for r in json.load(open(a.data, encoding="utf-8")):
         user = r["instruction"] + ("\n\n" + r["input"] if r["input"] else "")
-        out.append({"prompt": [{"role": "user", "content": user}], "completion": [{"role": "assistant", "content": r["output"]}]})
+        out.append(
+            {
+                "prompt": [{"role": "user", "content": user}],
+                "completion": [{"role": "assistant", "content": r["output"]}],
+            }
+        )
     return out
 
 
@@ -169,14 +200,35 @@ def run_trl(a, **overrides) -> dict:
         tok.pad_token = tok.eos_token
     ds = datasets.Dataset.from_list(_records(a))
     extra = {"assistant_only_loss": True} if a.data_kind == "sharegpt" else {}
-    args = SFTConfig(output_dir=tempfile.mkdtemp(), max_length=a.max_length, max_steps=a.steps,
-                     per_device_train_batch_size=a.batch, learning_rate=2e-4, logging_steps=1, save_strategy="no",
-                     report_to=[], use_cpu=True, include_num_input_tokens_seen="non_padding", seed=42,
-                     **extra, **overrides)
-    lora = LoraConfig(task_type="CAUSAL_LM", r=LORA["r"], lora_alpha=LORA["alpha"], lora_dropout=LORA["dropout"],
-                      target_modules=LORA["targets"])
-    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(a.model), args=args, train_dataset=ds,
-                         processing_class=tok, peft_config=lora)
+    args = SFTConfig(
+        output_dir=tempfile.mkdtemp(),
+        max_length=a.max_length,
+        max_steps=a.steps,
+        per_device_train_batch_size=a.batch,
+        learning_rate=2e-4,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        include_num_input_tokens_seen="non_padding",
+        seed=42,
+        **extra,
+        **overrides,
+    )
+    lora = LoraConfig(
+        task_type="CAUSAL_LM",
+        r=LORA["r"],
+        lora_alpha=LORA["alpha"],
+        lora_dropout=LORA["dropout"],
+        target_modules=LORA["targets"],
+    )
+    trainer = SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(a.model),
+        args=args,
+        train_dataset=ds,
+        processing_class=tok,
+        peft_config=lora,
+    )
     trainer.data_collator = counter = CountingCollator(trainer.data_collator)
     trainer.train()
     hist = trainer.state.log_history
@@ -207,8 +259,9 @@ def flops_per_token(model: str, max_length: int) -> float:
 
 def peak_memory_mb() -> float:
     import torch
+
     if torch.cuda.is_available():
-        return torch.cuda.max_memory_allocated() / 2 ** 20
+        return torch.cuda.max_memory_allocated() / 2**20
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -238,7 +291,11 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     sharegpt = os.path.join(tmp, "sharegpt_like.json")
     sharegpt_like(sharegpt)
-    alpaca = ALPACA if os.path.exists(ALPACA) else os.path.join(HERE, "..", "src", "tune", "assets", "demo", "alpaca_demo.json")
+    alpaca = (
+        ALPACA
+        if os.path.exists(ALPACA)
+        else os.path.join(HERE, "..", "src", "tune", "assets", "demo", "alpaca_demo.json")
+    )
     models = {"tiny20m": tiny20m, "qwen2_small": lambda: qwen2_small(os.path.join(tmp, "qwen2_small"))}
     summary = []
     for case in a.case:
@@ -252,9 +309,26 @@ def main() -> None:
         data = sharegpt if c["data"] == "sharegpt" else alpaca
         results = {}
         for name in SYSTEMS:
-            cmd = [sys.executable, __file__, "--system", name, "--steps", str(a.steps), "--model", model,
-                   "--data", data, "--data-kind", c["data"], "--max-length", str(c["max_length"]),
-                   "--batch", str(c["batch"]), "--tune-extra", *c["tune"]]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--system",
+                name,
+                "--steps",
+                str(a.steps),
+                "--model",
+                model,
+                "--data",
+                data,
+                "--data-kind",
+                c["data"],
+                "--max-length",
+                str(c["max_length"]),
+                "--batch",
+                str(c["batch"]),
+                "--tune-extra",
+                *c["tune"],
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
             if proc.returncode or not line:
@@ -262,16 +336,23 @@ def main() -> None:
                 sys.exit(1)
             results[name] = json.loads(line[-1][7:])
         fpt = flops_per_token(model, c["max_length"])
-        print(f"[{case}] model={c['model']} data={c['data']} LoRA r={LORA['r']} max_length={c['max_length']} "
-              f"batch={c['batch']} steps={a.steps} peak={peak / 1e12:.2f} TFLOP/s")
+        print(
+            f"[{case}] model={c['model']} data={c['data']} LoRA r={LORA['r']} max_length={c['max_length']} "
+            f"batch={c['batch']} steps={a.steps} peak={peak / 1e12:.2f} TFLOP/s"
+        )
         for name, r in results.items():
             tps = r["tokens"] / r["seconds"]
-            print(f"[{case}] {name:12s} trained tokens/s {tps:8.0f}   padding {1 - r['tokens'] / max(r['positions'], 1):6.1%}   "
-                  f"peak memory {r['peak_mb']:7.0f} MB   MFU {tps * fpt / peak:6.2%}   final loss {r['loss']:.4f}")
+            print(
+                f"[{case}] {name:12s} trained tokens/s {tps:8.0f}   "
+                f"padding {1 - r['tokens'] / max(r['positions'], 1):6.1%}   "
+                f"peak memory {r['peak_mb']:7.0f} MB   MFU {tps * fpt / peak:6.2%}   final loss {r['loss']:.4f}"
+            )
         tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
-        summary += [f"ratio_vs_trl_matched[{case}]={tps['tune'] / tps['trl_matched']:.2f}",
-                    f"ratio_vs_trl[{case}]={tps['tune'] / tps['trl']:.2f}",
-                    f"memory_vs_trl[{case}]={results['tune']['peak_mb'] / results['trl']['peak_mb']:.2f}"]
+        summary += [
+            f"ratio_vs_trl_matched[{case}]={tps['tune'] / tps['trl_matched']:.2f}",
+            f"ratio_vs_trl[{case}]={tps['tune'] / tps['trl']:.2f}",
+            f"memory_vs_trl[{case}]={results['tune']['peak_mb'] / results['trl']['peak_mb']:.2f}",
+        ]
         sys.stdout.flush()
     print("\n".join(summary))
 

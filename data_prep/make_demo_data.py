@@ -74,6 +74,10 @@ def single_turn(rng: random.Random) -> list[dict]:
     return out
 
 
+def _cap(s: str) -> str:
+    return s[0].upper() + s[1:]
+
+
 def multi_turn(rng: random.Random) -> list[dict]:
     """A question and a follow-up of the same kind ("And ...?"), so the second answer needs the first turn."""
     out = []
@@ -83,10 +87,9 @@ def multi_turn(rng: random.Random) -> list[dict]:
     for i in range(30):
         table, first, follow, answer = kinds[i % len(kinds)]
         (k1, v1), (k2, v2) = rng.sample(sorted(table.items()), 2)
-        cap = lambda s: s[0].upper() + s[1:]
         out.append({"id": f"demo_{i}", "conversations": [
-            {"from": "human", "value": first.format(k1)}, {"from": "gpt", "value": cap(answer.format(k1, v1))},
-            {"from": "human", "value": follow.format(k2)}, {"from": "gpt", "value": cap(answer.format(k2, v2))},
+            {"from": "human", "value": first.format(k1)}, {"from": "gpt", "value": _cap(answer.format(k1, v1))},
+            {"from": "human", "value": follow.format(k2)}, {"from": "gpt", "value": _cap(answer.format(k2, v2))},
         ]})
     return out
 

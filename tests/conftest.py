@@ -56,7 +56,10 @@ def real_tokenizer_dirs(tmp_path_factory) -> dict[str, str]:
     for name in REAL_TOKENIZERS:
         folder = root / name
         folder.mkdir()
-        with gzip.open(SHARED_TOKENIZERS / name / "tokenizer.json.gz", "rb") as src, open(folder / "tokenizer.json", "wb") as dst:
+        with (
+            gzip.open(SHARED_TOKENIZERS / name / "tokenizer.json.gz", "rb") as src,
+            open(folder / "tokenizer.json", "wb") as dst,
+        ):
             shutil.copyfileobj(src, dst)
         shutil.copy(SHARED_TOKENIZERS / name / "tokenizer_config.json", folder / "tokenizer_config.json")
         out[name] = str(folder)
@@ -66,7 +69,9 @@ def real_tokenizer_dirs(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def tiny_model(tiny_dir):
     from transformers import AutoModelForCausalLM
+
     return AutoModelForCausalLM.from_pretrained(tiny_dir)
+
 
 @pytest.fixture(scope="session", autouse=True)
 def datasets_cache(tmp_path_factory):

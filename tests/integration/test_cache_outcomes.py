@@ -13,7 +13,11 @@ GOOD = [{"instruction": "Name a colour.", "output": "Blue."}, {"instruction": "A
         {"instruction": "Say hi.", "output": "Hi."}]
 LONG = {"instruction": "Sing.", "output": "la " * 60}
 INVALID = ['{"instruction": "", "output": ""}', '{"foo": 1}', '{broken']
-INVALID_ALPACA = ['{"instruction": "", "output": ""}', '{"instruction": "Hi.", "output": ""}', '{broken']  # auto reads alpaca
+INVALID_ALPACA = [
+    '{"instruction": "", "output": ""}',
+    '{"instruction": "Hi.", "output": ""}',
+    "{broken",
+]  # auto reads alpaca
 
 
 def jsonl(*lines):
@@ -27,15 +31,28 @@ CASES = {  # name: (file name, content, overrides)
     "every record invalid, raise": ("d.jsonl", jsonl(*INVALID), ["data.format=alpaca"]),
     "normal": ("d.jsonl", jsonl(*map(json.dumps, GOOD)), ["data.format=alpaca", "data.val_size=1"]),
     "skips, truncations, auto-detected, packed": (
-        "d.jsonl", jsonl(*map(json.dumps, GOOD), *INVALID_ALPACA, json.dumps(LONG)),
-        ["data.on_error=skip", "data.max_length=48", "data.packing=true", "data.group_by_length=false"]),
-    "streaming": ("d.jsonl", jsonl(*map(json.dumps, GOOD), *INVALID[:2]),
-                  ["data.format=alpaca", "data.on_error=skip", "data.streaming=true"]),
-    "streaming, nothing usable": ("d.jsonl", jsonl(*INVALID[:2]),
-                                  ["data.format=alpaca", "data.on_error=skip", "data.streaming=true"]),
+        "d.jsonl",
+        jsonl(*map(json.dumps, GOOD), *INVALID_ALPACA, json.dumps(LONG)),
+        ["data.on_error=skip", "data.max_length=48", "data.packing=true", "data.group_by_length=false"],
+    ),
+    "streaming": (
+        "d.jsonl",
+        jsonl(*map(json.dumps, GOOD), *INVALID[:2]),
+        ["data.format=alpaca", "data.on_error=skip", "data.streaming=true"],
+    ),
+    "streaming, nothing usable": (
+        "d.jsonl",
+        jsonl(*INVALID[:2]),
+        ["data.format=alpaca", "data.on_error=skip", "data.streaming=true"],
+    ),
 }
-NO_EXAMPLE = {"empty file", "empty array", "every record invalid, skip", "every record invalid, raise",
-              "streaming, nothing usable"}
+NO_EXAMPLE = {
+    "empty file",
+    "empty array",
+    "every record invalid, skip",
+    "every record invalid, raise",
+    "streaming, nothing usable",
+}
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -58,10 +75,13 @@ def test_a_hit_ends_as_the_miss_did(case, tokenizer, tmp_path):
         assert "examples kept 5, skipped 3" in " ".join(miss["lines"]) and "truncated 1" in " ".join(miss["lines"])
 
 
-@pytest.mark.parametrize("command,content,extra", [
-    ("train", "[]", []),
-    ("preview", jsonl(*INVALID), ["data.on_error=skip"]),
-])
+@pytest.mark.parametrize(
+    "command,content,extra",
+    [
+        ("train", "[]", []),
+        ("preview", jsonl(*INVALID), ["data.on_error=skip"]),
+    ],
+)
 def test_a_failed_command_fails_the_same_way_again(command, content, extra, tmp_path):
     path = tmp_path / "d.json"
     path.write_text(content)
@@ -72,6 +92,7 @@ def test_a_failed_command_fails_the_same_way_again(command, content, extra, tmp_
     first, second = run_tune(*args, env=env), run_tune(*args, env=env)
     assert first.returncode == second.returncode == 2, second.stderr[-2000:]
     assert second.stderr.strip().splitlines()[-1].startswith("tune: data: no usable example left"), second.stderr
-    tune_lines = [[l for l in r.stderr.splitlines() if l.startswith("tune") and CACHE_LINE not in l]
-                  for r in (first, second)]
+    tune_lines = [
+        [l for l in r.stderr.splitlines() if l.startswith("tune") and CACHE_LINE not in l] for r in (first, second)
+    ]
     assert tune_lines[0] == tune_lines[1]

@@ -36,7 +36,7 @@ def test_second_run_reads_the_cache_with_the_same_examples_and_summary(data_file
     first, lines1 = run([f"data.path={data_file}"], tokenizer, tmp_path / "c", monkeypatch)
     second, lines2 = run([f"data.path={data_file}"], tokenizer, tmp_path / "c", monkeypatch)
     assert not hit(lines1) and hit(lines2)
-    assert [l for l in lines2 if not "cache" in l] == lines1  # the summary exactly as the first run printed it
+    assert [l for l in lines2 if "cache" not in l] == lines1  # the summary exactly as the first run printed it
     assert "skipped 2" in " ".join(lines1)
     assert second.examples.to_list() == first.examples.to_list()
     assert second.summary.to_dict() == first.summary.to_dict()

@@ -1,7 +1,5 @@
 """data_prep scripts on the real samples (and generated dumps where no real one fits here): every valid
 Q/A record comes out, and `tune preview` accepts the output with nothing skipped."""
-import csv
-import io
 import json
 import subprocess
 import sys
@@ -54,14 +52,27 @@ def test_sharegpt_real_samples(rel, tmp_path, tokenizer):
 
 def test_sharegpt_html_broken_language_and_split(tmp_path, tokenizer):
     raw = [
-        {"id": "a", "conversations": [{"from": "human", "value": "Hi"},
-                                      {"from": "gpt", "value": "<div><p>Hello <strong>there</strong></p><pre><code>x = 1</code></pre></div>"}]},
+        {
+            "id": "a",
+            "conversations": [
+                {"from": "human", "value": "Hi"},
+                {"from": "gpt", "value": "<div><p>Hello <strong>there</strong></p><pre><code>x = 1</code></pre></div>"},
+            ],
+        },
         {"id": "b", "conversations": [{"from": "human", "value": "Hi"}, {"from": "human", "value": "again"}]},
         {"id": "c", "conversations": [{"from": "human", "value": "你好"}, {"from": "gpt", "value": "你好！"}]},
         {"id": "d", "conversations": []},
-        {"id": "e", "conversations": [{"from": "gpt", "value": "lead"}, {"from": "human", "value": "q1 " * 50},
-                                      {"from": "gpt", "value": "a1 " * 50}, {"from": "human", "value": "q2 " * 50},
-                                      {"from": "gpt", "value": "a2 " * 50}, {"from": "human", "value": "tail"}]},
+        {
+            "id": "e",
+            "conversations": [
+                {"from": "gpt", "value": "lead"},
+                {"from": "human", "value": "q1 " * 50},
+                {"from": "gpt", "value": "a1 " * 50},
+                {"from": "human", "value": "q2 " * 50},
+                {"from": "gpt", "value": "a2 " * 50},
+                {"from": "human", "value": "tail"},
+            ],
+        },
     ]
     src = tmp_path / "raw.json"
     src.write_text(json.dumps(raw))
@@ -94,8 +105,11 @@ def test_cmedqa2_join(encoding, zipped, tmp_path, tokenizer):
     out = tmp_path / "c.jsonl"
     line = prep("cmedqa2", tmp_path, out)
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [(r["question"], r["answer"]) for r in rows] == [("头痛怎么办？", "多休息。"), ("头痛怎么办？", "吃止痛药。"),
-                                                            ("发烧了", "多喝水。")]
+    assert [(r["question"], r["answer"]) for r in rows] == [
+        ("头痛怎么办？", "多休息。"),
+        ("头痛怎么办？", "吃止痛药。"),
+        ("发烧了", "多喝水。"),
+    ]
     assert "answer to an unknown question_id: 1" in line and "empty answer: 1" in line
     assert previewed(out, "cmedqa2", tokenizer) == 3
     merged = tmp_path / "m.jsonl"
@@ -106,11 +120,17 @@ def test_cmedqa2_join(encoding, zipped, tmp_path, tokenizer):
 
 def test_belle_multiturn_unpacked(tmp_path, tokenizer):
     src = tmp_path / "belle.jsonl"
-    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"instruction": "Human: 你好\nAssistant: 你好！\nHuman: 1+1=?\nAssistant:", "input": "", "output": "2"},
-        {"instruction": "写诗", "input": "", "output": "春眠不觉晓"},
-        {"instruction": "Human: x\nAssistant:", "input": "", "output": ""},
-    ]) + "\n")
+    src.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {"instruction": "Human: 你好\nAssistant: 你好！\nHuman: 1+1=?\nAssistant:", "input": "", "output": "2"},
+                {"instruction": "写诗", "input": "", "output": "春眠不觉晓"},
+                {"instruction": "Human: x\nAssistant:", "input": "", "output": ""},
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "b.jsonl"
     line = prep("belle", src, out)
     rows = [json.loads(x) for x in out.read_text().splitlines()]
@@ -121,8 +141,12 @@ def test_belle_multiturn_unpacked(tmp_path, tokenizer):
 
 def test_dolly_context_into_input(tmp_path, tokenizer):
     src = tmp_path / "dolly.jsonl"
-    src.write_text(json.dumps({"instruction": "Who?", "context": "Ctx", "response": "Him", "category": "closed_qa"}) + "\n"
-                   + json.dumps({"instruction": "Why?", "context": "", "response": "Because", "category": "open_qa"}) + "\n")
+    src.write_text(
+        json.dumps({"instruction": "Who?", "context": "Ctx", "response": "Him", "category": "closed_qa"})
+        + "\n"
+        + json.dumps({"instruction": "Why?", "context": "", "response": "Because", "category": "open_qa"})
+        + "\n"
+    )
     out = tmp_path / "d.jsonl"
     prep("dolly", src, out)
     rows = [json.loads(x) for x in out.read_text().splitlines()]

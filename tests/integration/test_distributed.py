@@ -47,18 +47,36 @@ def losses(out):
     return [json.loads(line)["loss"] for line in open(os.path.join(out, "metrics.jsonl")) if '"loss"' in line]
 
 
-@pytest.mark.parametrize("method,deepspeed", [("lora", "none"), ("full", "zero2"), ("freeze", "zero2"), ("lora", "zero3"),
-                                              ("full", "zero3"), ("full", "zero3_offload")])
+@pytest.mark.parametrize(
+    "method,deepspeed",
+    [
+        ("lora", "none"),
+        ("full", "zero2"),
+        ("freeze", "zero2"),
+        ("lora", "zero3"),
+        ("full", "zero3"),
+        ("full", "zero3_offload"),
+    ],
+)
 def test_two_processes_train_agree_and_reload(method, deepspeed, tmp_path, extensions):
     from tune.infer.load import load_trained
 
     # a method's own fields only: another method's field on the command line is refused at start
-    extra = ["trainer.learning_rate=1e-2", "method.target_modules=[all-linear]"] if method == "lora" else \
-        ["trainer.learning_rate=3e-3"]
+    extra = (
+        ["trainer.learning_rate=1e-2", "method.target_modules=[all-linear]"]
+        if method == "lora"
+        else ["trainer.learning_rate=3e-3"]
+    )
     if deepspeed == "zero3_offload":  # torch's Adam on the offloaded states: DeepSpeedCPUAdam is a C++ JIT compile
         extra.append("+deepspeed.config.zero_force_ds_cpu_optimizer=false")
-    r = launch(tmp_path / "run", f"method={method}", f"deepspeed={deepspeed}", "trainer.max_steps=15", *extra,
-               extensions=extensions)
+    r = launch(
+        tmp_path / "run",
+        f"method={method}",
+        f"deepspeed={deepspeed}",
+        "trainer.max_steps=15",
+        *extra,
+        extensions=extensions,
+    )
     assert compiled_ops(extensions) <= ALLOWED_OPS, f"the test compiled C++ ops: {compiled_ops(extensions)}"
     tmp_path = tmp_path / "run"
     assert "distributed: world_size=2 backend=gloo" in r.stderr

@@ -46,14 +46,20 @@ def test_generate_batch_file(trained_dir, tmp_path):
     from tune.infer.load import load_trained
 
     t = load_trained(str(trained_dir))
-    asked = [Conversation([Message("user", q)]) for q in ("What is 3 plus 5?", "天空是什么颜色？", "What colour is snow?")]
+    asked = [
+        Conversation([Message("user", q)]) for q in ("What is 3 plus 5?", "天空是什么颜色？", "What colour is snow?")
+    ]
     assert [x["prediction"] for x in rows] == generate_replies(t.model, t.tokenizer, t.renderer, asked, 12)
 
 
 def test_chat_multi_turn_reset_exit(trained_dir):
-    r = subprocess.run([sys.executable, "-m", "tune", "chat", f"checkpoint={trained_dir}", "max_new_tokens=8"],
-                       input="What is 2 plus 2?\nAnd 3 more?\n/reset\nHi\n/exit\n", capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "tune", "chat", f"checkpoint={trained_dir}", "max_new_tokens=8"],
+        input="What is 2 plus 2?\nAnd 3 more?\n/reset\nHi\n/exit\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.count("assistant> ") == 3 and "(conversation reset)" in r.stdout
 
@@ -64,16 +70,56 @@ def test_eval_reads_new_records_as_the_run_read_its_own(tmp_path):
     path = tmp_path / "qa.jsonl"
     path.write_text("\n".join(json.dumps({"q": f"Question {i}?", "a": f"Answer {i}."}) for i in range(12)) + "\n")
     run = tmp_path / "run"
-    train(compose("demo", ["trainer.max_steps=2", f"trainer.output_dir={run}", "trainer.report_to=[]",
-                           f"data.path={path}", "data.format=alpaca", "data.columns={instruction: q, output: a}",
-                           "data.system=Answer briefly.", "data.val_size=0"]))
+    train(
+        compose(
+            "demo",
+            [
+                "trainer.max_steps=2",
+                f"trainer.output_dir={run}",
+                "trainer.report_to=[]",
+                f"data.path={path}",
+                "data.format=alpaca",
+                "data.columns={instruction: q, output: a}",
+                "data.system=Answer briefly.",
+                "data.val_size=0",
+            ],
+        )
+    )
     out = tmp_path / "eval"
-    r = subprocess.run([sys.executable, "-m", "tune", "eval", f"checkpoint={run}", f"data.path={path}", "eval.limit=2",
-                        "max_new_tokens=4", f"eval.out={out}"], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tune",
+            "eval",
+            f"checkpoint={run}",
+            f"data.path={path}",
+            "eval.limit=2",
+            "max_new_tokens=4",
+            f"eval.out={out}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "the run's data settings apply" in r.stderr and "columns=" in r.stderr
     metrics = json.loads((out / "eval_metrics.json").read_text())
     assert metrics["examples"] == 12
-    r = subprocess.run([sys.executable, "-m", "tune", "eval", f"checkpoint={run}", f"data.path={path}",
-                        "data.columns={}", "eval.limit=1", f"eval.out={out}"], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tune",
+            "eval",
+            f"checkpoint={run}",
+            f"data.path={path}",
+            "data.columns={}",
+            "eval.limit=1",
+            f"eval.out={out}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 2 and "instruction" in r.stderr.strip().splitlines()[-1]  # the command line's columns win

@@ -65,8 +65,12 @@ def test_close_matches_and_named_datasets_say_where_to_get_them():
     from tune.data.dataset import sources_of
     from tune.errors import ConfigError
 
-    for override, needle in (("data.format=sharegtp", "did you mean sharegpt?"), ("template=chatm", "did you mean chatml?"),
-                             ("recipe=vicuan", "did you mean vicuna?"), ("trainer.learnig_rate=1", "did you mean learning_rate?")):
+    for override, needle in (
+        ("data.format=sharegtp", "did you mean sharegpt?"),
+        ("template=chatm", "did you mean chatml?"),
+        ("recipe=vicuan", "did you mean vicuna?"),
+        ("trainer.learnig_rate=1", "did you mean learning_rate?"),
+    ):
         with pytest.raises(ConfigError, match=needle):
             compose(None, [override])
     with pytest.raises(ConfigError, match=r"data=sharegpt: expects .* get it from .*data_prep/sharegpt.py"):

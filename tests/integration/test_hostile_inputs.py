@@ -143,18 +143,26 @@ def test_generate_skips_bad_rows_and_says_how_many(tiny_dir, tmp_path):
 
 
 # -- property: arbitrary files --------------------------------------------------------------------------------
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
-                    max_leaves=12)
-FIELDS = st.fixed_dictionaries({}, optional={k: JSON for k in ("instruction", "input", "output", "prompt", "messages",
-                                                                 "conversations", "role", "content", "system")})
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        k: JSON
+        for k in ("instruction", "input", "output", "prompt", "messages", "conversations", "role", "content", "system")
+    },
+)
 FILES = st.one_of(
     st.binary(max_size=300),
     st.lists(FIELDS | JSON, max_size=5).map(lambda rows: "\n".join(json.dumps(r) for r in rows).encode()),
     st.lists(FIELDS, max_size=5).map(lambda rows: json.dumps(rows).encode()),
     st.integers(1, 3000).map(lambda n: ("[" * n + "]" * n).encode()),
     st.text(max_size=200).map(lambda t: t.encode("utf-16")),
-    st.lists(st.text(max_size=20), max_size=6).map(lambda cells: ("a,b\n" + ",".join(cells)).encode()))
+    st.lists(st.text(max_size=20), max_size=6).map(lambda cells: ("a,b\n" + ",".join(cells)).encode()),
+)
 
 
 def outcome(fn):
@@ -166,10 +174,17 @@ def outcome(fn):
         return err
 
 
-@settings(max_examples=int(os.environ.get("TUNE_PROPERTY_EXAMPLES", 150)), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=FILES, suffix=st.sampled_from([".jsonl", ".json", ".csv"]), fmt=st.sampled_from(["auto", "alpaca", "openai", "sharegpt"]),
-       on_error=st.sampled_from(["raise", "skip"]))
+@settings(
+    max_examples=int(os.environ.get("TUNE_PROPERTY_EXAMPLES", 150)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=FILES,
+    suffix=st.sampled_from([".jsonl", ".json", ".csv"]),
+    fmt=st.sampled_from(["auto", "alpaca", "openai", "sharegpt"]),
+    on_error=st.sampled_from(["raise", "skip"]),
+)
 def test_readers_and_prompt_parser_never_raise_a_library_error(tmp_path, data, suffix, fmt, on_error):
     path = tmp_path / f"f{suffix}"
     path.write_bytes(data)
@@ -182,10 +197,17 @@ def test_readers_and_prompt_parser_never_raise_a_library_error(tmp_path, data, s
     outcome(lambda: read_prompts([str(path)], on_error, Counter()))
 
 
-@settings(max_examples=int(os.environ.get("TUNE_PROPERTY_EXAMPLES", 150)) // 3, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(data=FILES, suffix=st.sampled_from([".jsonl", ".json", ".csv"]), fmt=st.sampled_from(["auto", "alpaca", "openai", "sharegpt"]),
-       on_error=st.sampled_from(["raise", "skip"]))
+@settings(
+    max_examples=int(os.environ.get("TUNE_PROPERTY_EXAMPLES", 150)) // 3,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    data=FILES,
+    suffix=st.sampled_from([".jsonl", ".json", ".csv"]),
+    fmt=st.sampled_from(["auto", "alpaca", "openai", "sharegpt"]),
+    on_error=st.sampled_from(["raise", "skip"]),
+)
 def test_the_same_cases_end_the_same_from_a_warm_cache(tmp_path, tokenizer, data, suffix, fmt, on_error):
     """Each arbitrary file prepared twice in a fresh cache folder (cold, then warm): the same error or the same
     summary and rows (data/cache.py writes no entry without an example)."""
@@ -202,8 +224,20 @@ def test_the_same_cases_end_the_same_from_a_warm_cache(tmp_path, tokenizer, data
 @pytest.mark.slow
 def test_readers_property_long_run(tmp_path):
     env = dict(os.environ, TUNE_PROPERTY_EXAMPLES="3000")
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::"
-                        "test_readers_and_prompt_parser_never_raise_a_library_error", f"{__file__}::"
-                        "test_the_same_cases_end_the_same_from_a_warm_cache"], env=env, capture_output=True,
-                       text=True, timeout=1200)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"{__file__}::test_readers_and_prompt_parser_never_raise_a_library_error",
+            f"{__file__}::test_the_same_cases_end_the_same_from_a_warm_cache",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert r.returncode == 0, r.stdout[-3000:]

@@ -33,7 +33,9 @@ def trained(request, tmp_path_factory, tiny_dir):
 
 
 def batch(tokenizer):
-    enc = tokenizer(["What is 3 plus 5?", "天空是什么颜色？"], add_special_tokens=False, return_tensors="pt", padding=True)
+    enc = tokenizer(
+        ["What is 3 plus 5?", "天空是什么颜色？"], add_special_tokens=False, return_tensors="pt", padding=True
+    )
     return enc["input_ids"], enc["attention_mask"]
 
 
@@ -51,7 +53,7 @@ def test_loss_falls(trained):
     assert len(losses) >= 30 and all(set(r) >= {"step", "learning_rate"} for r in rows if "loss" in r)
     last = sum(losses[-5:]) / 5
     assert last < losses[0] - 0.4, (name, losses[0], last)
-    assert (result.output_dir and __import__("os").path.exists(f"{result.output_dir}/loss.png"))
+    assert result.output_dir and __import__("os").path.exists(f"{result.output_dir}/loss.png")
 
 
 def test_frozen_weights_are_bit_identical(trained, tiny_dir):
@@ -73,16 +75,21 @@ def test_frozen_weights_are_bit_identical(trained, tiny_dir):
         # The 4-bit base: every quantised weight still decodes to what loading the base gives.
         from tune.infer.load import load_base
         from tune.rundir import RunMeta
+
         fresh = load_base(RunMeta.read(result.model_dir), None, False, dequantize=False)
         ref = fresh.state_dict()
-        after = {k.replace("base_model.model.", "").replace(".base_layer", ""): v
-                 for k, v in model.state_dict().items() if "lora_" not in k}
+        after = {
+            k.replace("base_model.model.", "").replace(".base_layer", ""): v
+            for k, v in model.state_dict().items()
+            if "lora_" not in k
+        }
         for key, value in ref.items():
             assert torch.equal(after[key].cpu(), value.cpu()), key
 
 
 def test_saved_result_reloads_with_same_logits(trained):
     from tune.infer.load import load_trained
+
     name, result = trained
     again = load_trained(result.output_dir)
     assert torch.allclose(logits(again.model, again.tokenizer), logits(result.model, result.tokenizer), atol=1e-5)
@@ -136,8 +143,20 @@ def test_ptuning_on_a_4bit_base_reloads_on_the_same_base(tmp_path):
     """The base comes back the way the method loaded it (4-bit here), so the reloaded adapter gives the same logits."""
     from tune.infer.load import load_trained
 
-    result = train(compose(None, ["method=ptuning_v2", "method.num_virtual_tokens=8", "method.quantization_bit=4",
-                                  "trainer.max_steps=3", "data.max_length=64", f"trainer.output_dir={tmp_path}",
-                                  "trainer.report_to=[]", "trainer.save_steps=1000"]))
+    result = train(
+        compose(
+            None,
+            [
+                "method=ptuning_v2",
+                "method.num_virtual_tokens=8",
+                "method.quantization_bit=4",
+                "trainer.max_steps=3",
+                "data.max_length=64",
+                f"trainer.output_dir={tmp_path}",
+                "trainer.report_to=[]",
+                "trainer.save_steps=1000",
+            ],
+        )
+    )
     again = load_trained(result.output_dir)
     assert torch.allclose(logits(again.model, again.tokenizer), logits(result.model, result.tokenizer), atol=1e-5)

@@ -92,7 +92,9 @@ def test_tune_list_lines_are_whole_sentences(kind):
             import ast
             from tune.data.conversation import Conversation
             from tune.data.templates import get_template
-            chat = Conversation.from_dicts([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])
+            chat = Conversation.from_dicts(
+                [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+            )
             if name != "tokenizer":
                 assert ast.literal_eval(line) == get_template(name).render_text(chat), (name, line)
         else:

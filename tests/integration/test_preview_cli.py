@@ -95,7 +95,13 @@ def test_packed_preview_shows_the_rows_training_gets(tmp_path):
     from tune.models.tiny import tiny_model_dir
 
     data = shared("sharegpt/dummy_conversation.json")
-    args = [f"data.path={data}", "data.format=sharegpt", "template=vicuna_v1.1", "data.max_length=256", "data.packing=true"]
+    args = [
+        f"data.path={data}",
+        "data.format=sharegpt",
+        "template=vicuna_v1.1",
+        "data.max_length=256",
+        "data.packing=true",
+    ]
     out = tmp_path / "p.jsonl"
     r = run("preview", *args, f"preview.out={out}")
     assert r.returncode == 0, r.stderr
@@ -105,6 +111,10 @@ def test_packed_preview_shows_the_rows_training_gets(tmp_path):
     assert len(rows) == len(train) < sum(len(r["examples"]) for r in rows)
     for row, trained in zip(rows, train):
         assert set(row) == {"examples", "input_ids", "labels", "position_ids"}
-        assert [row["input_ids"], row["labels"], row["position_ids"]] == [trained["input_ids"], trained["labels"], trained["position_ids"]]
+        assert [row["input_ids"], row["labels"], row["position_ids"]] == [
+            trained["input_ids"],
+            trained["labels"],
+            trained["position_ids"],
+        ]
         assert all(e.startswith(str(data)) and e.rsplit(":", 1)[1].isdigit() for e in row["examples"])
         assert row["position_ids"].count(0) == len(row["examples"])

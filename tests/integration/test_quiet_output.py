@@ -15,9 +15,23 @@ def foreign_lines(stderr: str) -> list[str]:
 
 def test_train_and_export_print_only_tune_lines(tmp_path):
     run = tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "tune", "train", "recipe=demo", "trainer.max_steps=3",
-                        "trainer.logging_steps=1", f"trainer.output_dir={run}", "data.cache=false", "trainer.threads=1"],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tune",
+            "train",
+            "recipe=demo",
+            "trainer.max_steps=3",
+            "trainer.logging_steps=1",
+            f"trainer.output_dir={run}",
+            "data.cache=false",
+            "trainer.threads=1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert foreign_lines(r.stderr) == [], r.stderr[-3000:]
     assert "threads=1 per process" in r.stderr  # trainer.threads honoured and said
@@ -26,11 +40,16 @@ def test_train_and_export_print_only_tune_lines(tmp_path):
     assert re.search(r"tune: step 1/3: .*peak memory [\d.]+ GB", r.stderr)
     # stderr is a pipe here, as in a log file or CI: every tune line is a line of its own, no bar around it
     tune_lines = [line for line in r.stderr.split("\n") if "tune:" in line]
-    assert tune_lines and all(line.startswith("tune:") and "\r" not in line and "\x1b" not in line
-                              for line in tune_lines), tune_lines
+    assert tune_lines and all(
+        line.startswith("tune:") and "\r" not in line and "\x1b" not in line for line in tune_lines
+    ), tune_lines
     assert "Loading weights" not in r.stderr and "Writing model shards" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "tune", "export", f"checkpoint={run}", f"out={tmp_path / 'export'}"],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "tune", "export", f"checkpoint={run}", f"out={tmp_path / 'export'}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert foreign_lines(r.stderr + r.stdout) == [], r.stderr[-3000:]
 
@@ -38,9 +57,21 @@ def test_train_and_export_print_only_tune_lines(tmp_path):
 def test_a_run_that_cannot_fit_stops_before_its_first_step(tmp_path):
     """trainer.memory_limit_gb below the estimate: one line with the estimate and what fits, exit 2, no run folder."""
     run = tmp_path / "run"
-    r = subprocess.run([sys.executable, "-m", "tune", "train", "recipe=demo", "trainer.max_steps=1",
-                        f"trainer.output_dir={run}", "trainer.memory_limit_gb=0.05"], capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tune",
+            "train",
+            "recipe=demo",
+            "trainer.max_steps=1",
+            f"trainer.output_dir={run}",
+            "trainer.memory_limit_gb=0.05",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 2, r.stderr[-2000:]
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("tune: memory: this run needs about") and "trainer.memory_limit_gb" in last, last

@@ -2,7 +2,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -32,10 +31,26 @@ def test_every_recipe_has_a_sample_here():
 def test_recipe_small_run(recipe, tmp_path):
     rel, fmt = SAMPLES[recipe]
     data = [f"data.path={shared(rel)}", f"data.format={fmt}", "data.on_error=skip"] if rel else []
-    r = subprocess.run([sys.executable, "-m", "tune", "train", f"recipe={recipe}", "model=tiny", *data,
-                        # 5 smoke steps in random order: length grouping would put the longest global batch first
-                        "deepspeed=none", "trainer.max_steps=5", "data.group_by_length=false", f"trainer.output_dir={tmp_path}",
-                        "trainer.report_to=[]"], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tune",
+            "train",
+            f"recipe={recipe}",
+            "model=tiny",
+            *data,
+            # 5 smoke steps in random order: length grouping would put the longest global batch first
+            "deepspeed=none",
+            "trainer.max_steps=5",
+            "data.group_by_length=false",
+            f"trainer.output_dir={tmp_path}",
+            "trainer.report_to=[]",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "model" / "tune.json").exists()
     meta = json.loads((tmp_path / "model" / "tune.json").read_text())

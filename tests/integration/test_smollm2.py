@@ -81,7 +81,9 @@ def test_train_from_the_gguf_file(smollm2, tmp_path, monkeypatch, capfd):
     assert meta["base_gguf"]["sha256"] == file_hash(str(gguf)) and meta["base_gguf"]["file_type"] == "MOSTLY_Q4_1"
     assert meta["base_model"].startswith(str(tmp_path / "cache")) and meta["base_dtype"] == "bf16"
     from transformers import AutoTokenizer
-    assert "You are a helpful AI assistant named SmolLM" in AutoTokenizer.from_pretrained(result.model_dir).chat_template
+    assert (
+        "You are a helpful AI assistant named SmolLM" in AutoTokenizer.from_pretrained(result.model_dir).chat_template
+    )
     os.remove(gguf)
     reply = chat(str(result.output_dir), [{"role": "user", "content": "What is the capital of France?"}], 16)
     assert "Paris" in reply
@@ -94,8 +96,12 @@ def test_facts_are_learned_and_general_answers_kept(smollm2, tmp_path):
     from tune.infer.generation import generate_replies
     from tune.infer.load import load_trained
 
-    result = train(compose("facts", [f"model.name_or_path={smollm2[1]}", f"trainer.output_dir={tmp_path / 'run'}",
-                                     "trainer.report_to=[]"]))
+    result = train(
+        compose(
+            "facts",
+            [f"model.name_or_path={smollm2[1]}", f"trainer.output_dir={tmp_path / 'run'}", "trainer.report_to=[]"],
+        )
+    )
     trained = load_trained(result.output_dir)
     rows = json.load(open(FACTS, encoding="utf-8"))
     convs = [Conversation.from_dicts([{"role": "user", "content": r["question"]}]) for r in rows]
@@ -115,10 +121,14 @@ def test_facts_are_learned_and_general_answers_kept(smollm2, tmp_path):
     model = AutoModelForCausalLM.from_pretrained(out)
     assert model.dtype == torch.bfloat16
     tok = AutoTokenizer.from_pretrained(out)
-    ids = tok.apply_chat_template([{"role": "user", "content": "Who established the Velmora Institute?"}],
-                                  add_generation_prompt=True, return_dict=True, return_tensors="pt")
+    ids = tok.apply_chat_template(
+        [{"role": "user", "content": "Who established the Velmora Institute?"}],
+        add_generation_prompt=True,
+        return_dict=True,
+        return_tensors="pt",
+    )
     gen = model.generate(**ids, max_new_tokens=24, do_sample=False)
-    assert "Kestrel" in tok.decode(gen[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert "Kestrel" in tok.decode(gen[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
 HELDOUT_TARGET = 0.8  # measured 0.92 (22 of 24), the same as TRL's SFTTrainer (benchmarks/real_model.py)

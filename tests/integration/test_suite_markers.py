@@ -9,8 +9,13 @@ def test_slow_marker_is_registered_and_leaves_an_inner_loop():
     from tests.conftest import REPO
 
     def collected(*args):
-        r = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "--collect-only", "-q", "--strict-markers", *args],
-                           capture_output=True, text=True, cwd=REPO, timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-m", "pytest", "-o", "addopts=", "--collect-only", "-q", "--strict-markers", *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         return {line for line in r.stdout.splitlines() if "::" in line}
 

@@ -52,6 +52,7 @@ def test_log_rows_and_final_line_carry_tokens_per_second_and_mfu(tmp_path, capsy
     last = captured.err.strip().splitlines()[-1]
     assert last.startswith("tune: done:") and "trained tokens/s" in last and "MFU" in last
     printed = [line for line in captured.err.replace("\r", "\n").splitlines() if line.startswith("tune: step ")]
-    assert printed and all(re.search(r": loss \d+\.\d+, lr .* tokens/s, padding .*%, MFU .*%, peak memory [\d.]+ GB$", r)
-                           for r in printed)
+    assert printed and all(
+        re.search(r": loss \d+\.\d+, lr .* tokens/s, padding .*%, MFU .*%, peak memory [\d.]+ GB$", r) for r in printed
+    )
     assert result.metrics["mfu"] > 0

@@ -24,17 +24,33 @@ def test_loss_is_token_mean_over_the_accumulated_step(tmp_path, tiny_dir):
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"instruction": "q", "output": "ab"}) + "\n"
                     + json.dumps({"instruction": "q", "output": "word " * 40}) + "\n")
-    cfg = compose(None, ["trainer.report_to=[]", "data.max_length=256", f"data.path={data}", "data.format=alpaca", "method=full", "trainer.max_steps=1",
-                                "trainer.per_device_train_batch_size=1", "trainer.gradient_accumulation_steps=2",
-                                "trainer.optim=sgd", "trainer.learning_rate=1.0", "trainer.max_grad_norm=0",
-                                "trainer.lr_scheduler_type=constant", "trainer.weight_decay=0",
-                                f"trainer.output_dir={tmp_path / 'run'}", "trainer.save_steps=1000"])
+    cfg = compose(
+        None,
+        [
+            "trainer.report_to=[]",
+            "data.max_length=256",
+            f"data.path={data}",
+            "data.format=alpaca",
+            "method=full",
+            "trainer.max_steps=1",
+            "trainer.per_device_train_batch_size=1",
+            "trainer.gradient_accumulation_steps=2",
+            "trainer.optim=sgd",
+            "trainer.learning_rate=1.0",
+            "trainer.max_grad_norm=0",
+            "trainer.lr_scheduler_type=constant",
+            "trainer.weight_decay=0",
+            f"trainer.output_dir={tmp_path / 'run'}",
+            "trainer.save_steps=1000",
+        ],
+    )
     result = train(cfg)
 
     tok = AutoTokenizer.from_pretrained(tiny_dir)
     model = AutoModelForCausalLM.from_pretrained(tiny_dir)
     from tune.data.dataset import build_dataset
     from tune.data.templates import get_template
+
     ds, _ = build_dataset(cfg.data, tok, get_template("alpaca", tok))
     counts = [sum(1 for l in row["labels"][1:] if l != -100) for row in ds]
     assert min(counts) <= 4 and max(counts) >= 10 * min(counts)
@@ -50,7 +66,10 @@ def test_loss_is_token_mean_over_the_accumulated_step(tmp_path, tiny_dir):
         expected = p.detach() - 1.0 * p.grad
         assert torch.allclose(trained[name], expected, atol=1e-5), name
     # and not the mean of per-batch means
-    wrong = sum(causal_lm_loss(model(input_ids=torch.tensor([r["input_ids"]])), torch.tensor([r["labels"]])) for r in ds) / 2
+    wrong = (
+        sum(causal_lm_loss(model(input_ids=torch.tensor([r["input_ids"]])), torch.tensor([r["labels"]])) for r in ds)
+        / 2
+    )
     assert abs(float(wrong) - float(total_sum / total_n)) > 1e-3
 
 
@@ -94,9 +113,18 @@ def test_gradient_checkpointing_recomputes_each_layer(method, checkpointing, tmp
     """One optimiser step of one micro-batch: with checkpointing each decoder layer runs forward twice (the
     forward, then its recompute in backward), without it once; the loss is the same either way."""
     calls = layer_forwards(monkeypatch)
-    cfg = compose(None, FAST + [f"method={method}", f"trainer.gradient_checkpointing={str(checkpointing).lower()}",
-                                "trainer.max_steps=1", f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000",
-                                "trainer.memory_limit_gb=1000"])
+    cfg = compose(
+        None,
+        FAST
+        + [
+            f"method={method}",
+            f"trainer.gradient_checkpointing={str(checkpointing).lower()}",
+            "trainer.max_steps=1",
+            f"trainer.output_dir={tmp_path}",
+            "trainer.save_steps=1000",
+            "trainer.memory_limit_gb=1000",
+        ],
+    )
     result = train(cfg)
     layers = len(set(calls))
     assert layers == 2 and len(calls) == layers * (2 if checkpointing else 1), (len(calls), layers)
@@ -104,9 +132,20 @@ def test_gradient_checkpointing_recomputes_each_layer(method, checkpointing, tmp
 
 
 def _train_cmd(out, *extra):
-    return [sys.executable, "-m", "tune.train", "method=lora", "method.target_modules=[all-linear]",
-            "trainer.max_steps=12", "trainer.save_steps=4", "trainer.per_device_train_batch_size=4",
-            "trainer.learning_rate=1e-2", f"trainer.output_dir={out}", *FAST, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "tune.train",
+        "method=lora",
+        "method.target_modules=[all-linear]",
+        "trainer.max_steps=12",
+        "trainer.save_steps=4",
+        "trainer.per_device_train_batch_size=4",
+        "trainer.learning_rate=1e-2",
+        f"trainer.output_dir={out}",
+        *FAST,
+        *extra,
+    ]
 
 
 def _final_loss(out):
@@ -118,8 +157,9 @@ def _final_loss(out):
 def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     subprocess.run(_train_cmd(straight), check=True, capture_output=True, timeout=600)
-    proc = subprocess.Popen(_train_cmd(killed, "trainer.save_steps=4"), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _train_cmd(killed, "trainer.save_steps=4"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 300
     marker = killed / "checkpoint-4" / "tune_complete.json"
     while not marker.exists() and time.time() < deadline and proc.poll() is None:
@@ -133,6 +173,7 @@ def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
     r = subprocess.run(_train_cmd(killed, "trainer.resume=auto"), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     import re
+
     step = re.search(r"trainer.resume=auto: resuming \S+ at step (\d+)", r.stderr)
     assert step and int(step.group(1)) in (4, 8), r.stderr[-2000:]  # a complete checkpoint, not the cut-short 999
     assert abs(_final_loss(killed) - _final_loss(straight)) < 1e-4
@@ -183,12 +224,17 @@ def test_resume_plans_are_decided_from_paths_alone(tmp_path):
 def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["jupyter-kernel", "--weird-flag"])
     cwd = os.getcwd()
-    cfg = compose("demo", overrides=["model=tiny", "trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'a'}",
-                                     "trainer.report_to=[]"])
+    cfg = compose(
+        "demo",
+        overrides=["model=tiny", "trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'a'}", "trainer.report_to=[]"],
+    )
     r1 = train(cfg)
     import tune
     import tune.train.trainer  # noqa: F401  a submodule imported by the user must not rebind tune.train
-    cfg2 = compose("demo", overrides=["trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'b'}", "trainer.report_to=[]"])
+
+    cfg2 = compose(
+        "demo", overrides=["trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'b'}", "trainer.report_to=[]"]
+    )
     r2 = tune.train(cfg2)
     assert os.getcwd() == cwd
     assert r1.output_dir != r2.output_dir and os.path.isdir(r2.model_dir)
@@ -196,35 +242,55 @@ def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
     assert os.path.exists(os.path.join(r1.output_dir, "config.yaml"))
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["method=ptuning_v2", "trainer.gradient_checkpointing=true"], "gradient_checkpointing"),
-    (["method=nope"], "valid: "),
-    (["recipe=nope"], "unknown recipe"),
-    (["model.name_or_path=/no/such/model"], "not found"),
-    (["trainer.precision=fp16"], "needs a GPU"),
-    (["data.path=/no/such.json"], "no such file"),
-    (["trainer.use_liger_kernel=true"], "no GPU"),
-    (["deepspeed=zero2"], "needs a launcher"),
-    (["method=lora", "method.target_modules=[nope_proj]"], "nope_proj not in this model (its linear layers: "),
-    (["model.attn_implementation=flash_attention_2"], "GPUs only"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["method=ptuning_v2", "trainer.gradient_checkpointing=true"], "gradient_checkpointing"),
+        (["method=nope"], "valid: "),
+        (["recipe=nope"], "unknown recipe"),
+        (["model.name_or_path=/no/such/model"], "not found"),
+        (["trainer.precision=fp16"], "needs a GPU"),
+        (["data.path=/no/such.json"], "no such file"),
+        (["trainer.use_liger_kernel=true"], "no GPU"),
+        (["deepspeed=zero2"], "needs a launcher"),
+        (["method=lora", "method.target_modules=[nope_proj]"], "nope_proj not in this model (its linear layers: "),
+        (["model.attn_implementation=flash_attention_2"], "GPUs only"),
+    ],
+)
 def test_errors_are_one_line_with_exit_2(args, needle, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "tune", "train", f"trainer.output_dir={tmp_path}", *args],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "tune", "train", f"trainer.output_dir={tmp_path}", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 2, r.stderr[-1000:]
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("tune: ") and needle in last, last
     assert "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("optim,state_dtype", [("adamw_8bit", torch.uint8), ("paged_adamw_8bit", torch.uint8),
-                                               ("adamw_torch", torch.float32)])
+@pytest.mark.parametrize(
+    "optim,state_dtype",
+    [("adamw_8bit", torch.uint8), ("paged_adamw_8bit", torch.uint8), ("adamw_torch", torch.float32)],
+)
 def test_8bit_and_paged_optimizers_keep_8bit_state(optim, state_dtype, tmp_path):
     """The optimiser's moments are stored in the dtype the optimiser promises: uint8 for the 8-bit ones (for the
     layers' weights: bitsandbytes keeps tensors under 4096 values in fp32 and transformers keeps embeddings'
     states 32-bit, so full fine-tuning, not LoRA's tiny matrices, is what shows it), never uint8 for AdamW."""
-    result = train(compose(None, FAST + ["method=full", f"trainer.optim={optim}", "trainer.max_steps=2",
-                                         f"trainer.output_dir={tmp_path}", "trainer.save_steps=2"]))
+    result = train(
+        compose(
+            None,
+            FAST
+            + [
+                "method=full",
+                f"trainer.optim={optim}",
+                "trainer.max_steps=2",
+                f"trainer.output_dir={tmp_path}",
+                "trainer.save_steps=2",
+            ],
+        )
+    )
     assert result.metrics["train_loss"] > 0
     state = torch.load(tmp_path / "checkpoint-2" / "optimizer.pt", weights_only=False)["state"]
     moments = []
@@ -237,9 +303,20 @@ def test_8bit_and_paged_optimizers_keep_8bit_state(optim, state_dtype, tmp_path)
 
 def test_streaming_training(tmp_path):
     from tests.conftest import shared
-    cfg = compose(None, FAST + ["method=lora", "data.streaming=true", f"data.path={shared('huatuo/llama_data.json')}",
-                                "data.format=huatuo", "trainer.max_steps=4", f"trainer.output_dir={tmp_path}",
-                                "trainer.save_steps=1000"])
+
+    cfg = compose(
+        None,
+        FAST
+        + [
+            "method=lora",
+            "data.streaming=true",
+            f"data.path={shared('huatuo/llama_data.json')}",
+            "data.format=huatuo",
+            "trainer.max_steps=4",
+            f"trainer.output_dir={tmp_path}",
+            "trainer.save_steps=1000",
+        ],
+    )
     result = train(cfg)
     assert result.metrics["train_loss"] > 0 and os.path.isdir(result.model_dir)
     with pytest.raises(ConfigError, match="data.streaming=true: the length is unknown up front; set trainer.max_steps"):
@@ -247,9 +324,22 @@ def test_streaming_training(tmp_path):
 
 
 def test_packed_training_learns(tmp_path):
-    result = train(compose(None, ["trainer.report_to=[]", "trainer.logging_steps=1", "data.max_length=128",
-                                  "data.packing=true", "method=full", "trainer.learning_rate=3e-3", "trainer.max_steps=20",
-                                  f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000"]))
+    result = train(
+        compose(
+            None,
+            [
+                "trainer.report_to=[]",
+                "trainer.logging_steps=1",
+                "data.max_length=128",
+                "data.packing=true",
+                "method=full",
+                "trainer.learning_rate=3e-3",
+                "trainer.max_steps=20",
+                f"trainer.output_dir={tmp_path}",
+                "trainer.save_steps=1000",
+            ],
+        )
+    )
     rows = [json.loads(line) for line in open(os.path.join(result.output_dir, "metrics.jsonl"))]
     losses = [r["loss"] for r in rows if "loss" in r]
     assert sum(losses[-3:]) / 3 < losses[0] - 1.0, losses
@@ -257,13 +347,32 @@ def test_packed_training_learns(tmp_path):
 
 def test_lora_continues_from_an_init_adapter(tmp_path):
     """Chinese-Vicuna-medical continues a trained LoRA: training starts from its weights."""
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
 
-    first = train(compose(None, FAST + ["method=lora", "trainer.learning_rate=1e-2", "trainer.max_steps=5",
-                                        f"trainer.output_dir={tmp_path / 'a'}", "trainer.save_steps=1000"]))
-    cfg = compose(None, FAST + ["method=lora", f"method.init_adapter={first.model_dir}", "trainer.learning_rate=0",
-                                "trainer.max_steps=2", f"trainer.output_dir={tmp_path / 'b'}", "trainer.save_steps=1000"])
+    first = train(
+        compose(
+            None,
+            FAST
+            + [
+                "method=lora",
+                "trainer.learning_rate=1e-2",
+                "trainer.max_steps=5",
+                f"trainer.output_dir={tmp_path / 'a'}",
+                "trainer.save_steps=1000",
+            ],
+        )
+    )
+    cfg = compose(
+        None,
+        FAST
+        + [
+            "method=lora",
+            f"method.init_adapter={first.model_dir}",
+            "trainer.learning_rate=0",
+            "trainer.max_steps=2",
+            f"trainer.output_dir={tmp_path / 'b'}",
+            "trainer.save_steps=1000",
+        ],
+    )
     second = train(cfg)
     trained_b = {k: v for k, v in second.model.state_dict().items() if "lora_B" in k}
     first_b = {k: v for k, v in first.model.state_dict().items() if "lora_B" in k}
@@ -317,8 +426,16 @@ def test_rotation_waits_for_the_new_checkpoint_to_be_complete(tmp_path):
 
 
 def test_a_run_keeps_save_total_limit_complete_checkpoints(tmp_path):
-    cfg = compose(None, FAST + ["trainer.max_steps=6", "trainer.save_steps=2", "trainer.save_total_limit=2",
-                                f"trainer.output_dir={tmp_path}"])
+    cfg = compose(
+        None,
+        FAST
+        + [
+            "trainer.max_steps=6",
+            "trainer.save_steps=2",
+            "trainer.save_total_limit=2",
+            f"trainer.output_dir={tmp_path}",
+        ],
+    )
     train(cfg)
     assert sorted(p.name for p in tmp_path.glob("checkpoint-*")) == ["checkpoint-4", "checkpoint-6"]
     assert all((p / "tune_complete.json").exists() for p in tmp_path.glob("checkpoint-*"))

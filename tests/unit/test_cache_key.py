@@ -93,8 +93,15 @@ def test_the_tokenizers_own_chat_template_changes_the_key(sources, tokenizer):
 def test_every_template_field_changes_the_key(field, sources, tokenizer):
     base = TEMPLATES["alpaca"]
     value = getattr(base, field)
-    new = (value + ("x",) if field in ("stop", "control_tokens") else (value[0] + "x", value[1]) if isinstance(value, tuple)
-           else (not value) if isinstance(value, bool) else (value or "") + "x")
+    new = (
+        value + ("x",)
+        if field in ("stop", "control_tokens")
+        else (value[0] + "x", value[1])
+        if isinstance(value, tuple)
+        else (not value)
+        if isinstance(value, bool)
+        else (value or "") + "x"
+    )
     other = TemplateRenderer(dataclasses.replace(base, **{field: new}), tokenizer)
     assert key(sources, tokenizer, other) != key(sources, tokenizer), f"Template.{field} escapes the cache key"
 

@@ -33,14 +33,24 @@ def test_choices_compare_and_print_as_strings():
     assert cfg.data.on_error == "skip" and f"{cfg.template.name}" == "vicuna_v1.1" and str(cfg.method.name) == "lora"
 
 
-@pytest.mark.parametrize("command,given,want", [
-    ("chat", ["checkpoint=run", "max_new_tokens=8"], ["chat.checkpoint=run", "chat.max_new_tokens=8"]),
-    ("generate", ["checkpoint=run", "input=a.jsonl", "out=b.jsonl"],
-     ["generate.checkpoint=run", "generate.input=a.jsonl", "generate.out=b.jsonl"]),
-    ("export", ["checkpoint=run", "out=x"], ["export.checkpoint=run", "export.out=x"]),
-    ("eval", ["checkpoint=run", "eval.limit=3", "data.path=d.json"], ["eval.checkpoint=run", "eval.limit=3", "data.path=d.json"]),
-    ("train", ["trainer.max_steps=3"], ["trainer.max_steps=3"]),
-])
+@pytest.mark.parametrize(
+    "command,given,want",
+    [
+        ("chat", ["checkpoint=run", "max_new_tokens=8"], ["chat.checkpoint=run", "chat.max_new_tokens=8"]),
+        (
+            "generate",
+            ["checkpoint=run", "input=a.jsonl", "out=b.jsonl"],
+            ["generate.checkpoint=run", "generate.input=a.jsonl", "generate.out=b.jsonl"],
+        ),
+        ("export", ["checkpoint=run", "out=x"], ["export.checkpoint=run", "export.out=x"]),
+        (
+            "eval",
+            ["checkpoint=run", "eval.limit=3", "data.path=d.json"],
+            ["eval.checkpoint=run", "eval.limit=3", "data.path=d.json"],
+        ),
+        ("train", ["trainer.max_steps=3"], ["trainer.max_steps=3"]),
+    ],
+)
 def test_short_spellings_map_to_the_commands_group(command, given, want):
     assert command_overrides(command, given) == want
     cfg = compose(None, want)

@@ -69,7 +69,11 @@ def test_mix_weights_are_counted_and_checked(tmp_path):
     cfg = compose(None, [f"+data.mix=[{{path: {path}, format: alpaca, weight: 2.5}}]"]).data
     rows, summary = load_conversations(sources_of(cfg)[0])
     assert len(rows) == 25 and summary.repeated == 15 and "repeated 15" in summary.lines()[-1]
-    for bad, needle in (("weight: -1", "give a number above 0"), ("weight: 0", "above 0"), ("weight: many", "not a number")):
+    for bad, needle in (
+        ("weight: -1", "give a number above 0"),
+        ("weight: 0", "above 0"),
+        ("weight: many", "not a number"),
+    ):
         with pytest.raises(ConfigError, match=needle):
             sources_of(compose(None, [f"+data.mix=[{{path: {path}, {bad}}}]"]).data)
     with pytest.raises(ConfigError, match=r"data.mix\[0\]: needs a path"):
@@ -83,9 +87,11 @@ def test_files_tune_cannot_read_are_one_line_naming_the_file(tmp_path):
     broken_gz.write_bytes(b"garbage")
     ok = tmp_path / "ok.jsonl"
     ok.write_text(json.dumps(REC) + "\n")
-    for overrides, needle in (([f"data.path={empty}"], "holds no records"),
-                              ([f"data.path={broken_gz}"], "not a complete gzip file"),
-                              ([f"data.path={ok}", "data.encoding=nope-enc"], "unknown text encoding")):
+    for overrides, needle in (
+        ([f"data.path={empty}"], "holds no records"),
+        ([f"data.path={broken_gz}"], "not a complete gzip file"),
+        ([f"data.path={ok}", "data.encoding=nope-enc"], "unknown text encoding"),
+    ):
         with pytest.raises(DataError, match=needle) as err:
             load_conversations(sources_of(compose(None, overrides).data)[0])
         assert str(err.value).count("\n") == 0

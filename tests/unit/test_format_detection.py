@@ -35,8 +35,11 @@ def test_columns_map_custom_fields_and_keep_them(tmp_path):
     assert len(rows) == 20 and "format alpaca, auto-detected" in summary.sources[0]
     user = rows[1]["messages"][0]["content"]
     assert "Translate to French: dog" in user and "context 1" in user  # input kept
-    rows, _ = load(write(tmp_path, [{"q": "Hi?", "a": "Hello."}], "custom.jsonl"), "+data.columns={instruction: q, output: a}",
-                   "data.format=alpaca")
+    rows, _ = load(
+        write(tmp_path, [{"q": "Hi?", "a": "Hello."}], "custom.jsonl"),
+        "+data.columns={instruction: q, output: a}",
+        "data.format=alpaca",
+    )
     assert [m["content"] for m in rows[0]["messages"]] == ["Hi?", "Hello."]
 
 

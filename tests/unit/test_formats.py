@@ -80,21 +80,34 @@ def test_messages_content_parts_and_loss_weight():
     rows = convert("openai", rec)
     assert simple(rows) == [("user", "hi"), ("assistant", rec["messages"][1]["content"][0]["value"])]
     rec["messages"][1]["loss_weight"] = 0.0
-    assert convert("openai", {"messages": rec["messages"] + [{"role": "user", "content": "x"},
-                                                             {"role": "assistant", "content": "y"}]})[1]["train"] is False
+    assert (
+        convert(
+            "openai",
+            {"messages": rec["messages"] + [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}]},
+        )[1]["train"]
+        is False
+    )
 
 
 def test_openai_system_and_assistant_without_user_is_kept():
-    rows = convert("openai", {"messages": [{"role": "system", "content": "S"}, {"role": "assistant", "content": "Hi!"}]})
+    rows = convert(
+        "openai", {"messages": [{"role": "system", "content": "S"}, {"role": "assistant", "content": "Hi!"}]}
+    )
     assert simple(rows) == [("system", "S"), ("assistant", "Hi!")]
 
 
 def test_sharegpt_edge_cases():
-    rec = {"system": "top", "conversations": [
-        {"from": "system", "value": "inner"},
-        {"from": "human", "value": "a"}, {"from": "human", "value": "b"},
-        {"from": "gpt", "value": ""}, {"from": "gpt", "value": "c"},
-        {"from": "human", "value": "dangling"}]}
+    rec = {
+        "system": "top",
+        "conversations": [
+            {"from": "system", "value": "inner"},
+            {"from": "human", "value": "a"},
+            {"from": "human", "value": "b"},
+            {"from": "gpt", "value": ""},
+            {"from": "gpt", "value": "c"},
+            {"from": "human", "value": "dangling"},
+        ],
+    }
     assert simple(convert("sharegpt", rec)) == [("system", "top\ninner"), ("user", "a\nb"), ("assistant", "c")]
 
 
@@ -110,11 +123,18 @@ def test_sharegpt_unknown_role_names_the_field():
 
 
 def test_belle_multiturn_text_is_split_into_turns():
-    rec = {"instruction": "Human: 你好\nAssistant: 你好！有什么可以帮你？\nHuman: 讲个笑话\nAssistant:", "input": "",
-           "output": "从前有座山。"}
+    rec = {
+        "instruction": "Human: 你好\nAssistant: 你好！有什么可以帮你？\nHuman: 讲个笑话\nAssistant:",
+        "input": "",
+        "output": "从前有座山。",
+    }
     assert detect_format([rec]) == "belle"
-    assert simple(convert("belle", rec)) == [("user", "你好"), ("assistant", "你好！有什么可以帮你？"),
-                                             ("user", "讲个笑话"), ("assistant", "从前有座山。")]
+    assert simple(convert("belle", rec)) == [
+        ("user", "你好"),
+        ("assistant", "你好！有什么可以帮你？"),
+        ("user", "讲个笑话"),
+        ("assistant", "从前有座山。"),
+    ]
     plain = {"instruction": "写一首诗", "input": "", "output": "春眠不觉晓"}
     assert simple(convert("belle", plain)) == [("user", "写一首诗"), ("assistant", "春眠不觉晓")]
 
@@ -128,9 +148,17 @@ def test_dolly_context_is_folded_into_the_user_turn():
 
 def test_firefly_single_and_multi_turn():
     single = {"kind": "Couplet", "input": "上联", "target": "下联"}
-    multi = {"conversation_id": 1, "conversation": [{"human": "h1", "assistant": "a1"}, {"human": "h2", "assistant": "a2"}]}
+    multi = {
+        "conversation_id": 1,
+        "conversation": [{"human": "h1", "assistant": "a1"}, {"human": "h2", "assistant": "a2"}],
+    }
     assert detect_format([single]) == detect_format([multi]) == "firefly"
-    assert simple(convert("firefly", multi)) == [("user", "h1"), ("assistant", "a1"), ("user", "h2"), ("assistant", "a2")]
+    assert simple(convert("firefly", multi)) == [
+        ("user", "h1"),
+        ("assistant", "a1"),
+        ("user", "h2"),
+        ("assistant", "a2"),
+    ]
 
 
 def test_cmedqa2_joined_records():
@@ -139,14 +167,17 @@ def test_cmedqa2_joined_records():
     assert simple(convert("cmedqa2", rec)) == [("user", "头痛怎么办？"), ("assistant", "多休息。")]
 
 
-@pytest.mark.parametrize("fmt,record,field", [
-    ("alpaca", {"instruction": "x"}, "output"),
-    ("alpaca", {"instruction": "x", "output": 3.5j}, "output"),
-    ("alpaca", {"instruction": "", "input": " ", "output": "y"}, "instruction"),
-    ("dolly", {"instruction": "x", "response": ""}, "response"),
-    ("openai", {"messages": "hi"}, "messages"),
-    ("openai", {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages[0].content[0]"),
-])
+@pytest.mark.parametrize(
+    "fmt,record,field",
+    [
+        ("alpaca", {"instruction": "x"}, "output"),
+        ("alpaca", {"instruction": "x", "output": 3.5j}, "output"),
+        ("alpaca", {"instruction": "", "input": " ", "output": "y"}, "instruction"),
+        ("dolly", {"instruction": "x", "response": ""}, "response"),
+        ("openai", {"messages": "hi"}, "messages"),
+        ("openai", {"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, "messages[0].content[0]"),
+    ],
+)
 def test_bad_records_name_their_field(fmt, record, field):
     with pytest.raises(InvalidConversation) as err:
         FORMATS[fmt].to_conversation(record)

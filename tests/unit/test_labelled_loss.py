@@ -59,7 +59,9 @@ def loss_and_grads(model, batch, labelled: bool, chunk_tokens: int):
     else:
         loss = causal_lm_loss(model(**inputs), batch["labels"], num_items_in_batch=37)
     loss.backward()
-    return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad and p.grad is not None}
+    return loss.detach(), {
+        n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad and p.grad is not None
+    }
 
 
 @pytest.mark.parametrize("method", list(METHOD_OVERRIDES))
@@ -85,7 +87,9 @@ def test_the_head_sees_only_labelled_positions(tiny_model, tokenizer):
     seen = []
     handle = head.register_forward_hook(lambda m, a, out: seen.append(tuple(out.shape)))
     try:
-        loss, outputs = labelled_token_loss(tiny_model, {k: v for k, v in batch.items() if k != "labels"}, batch["labels"])
+        loss, outputs = labelled_token_loss(
+            tiny_model, {k: v for k, v in batch.items() if k != "labels"}, batch["labels"]
+        )
     finally:
         handle.remove()
     n_labelled = int(batch["labels"][:, 1:].ne(IGNORE_INDEX).sum())
@@ -112,6 +116,7 @@ def test_misaligned_hidden_states_leave_the_head_alone():
 def test_wrappers_are_seen_through(tiny_model):
     """DDP/DeepSpeed wrap the model in `.module`: the head and the vocabulary come from the model inside (a
     DeepSpeed engine's own `config` is DeepSpeed's, which would lose the chunk size)."""
+
     class Engine(torch.nn.Module):
         def __init__(self, module):
             super().__init__()

@@ -18,9 +18,9 @@ import tune
 
 ROOT = Path(tune.__file__).resolve().parent
 COMMAND_LAYER = ("tune", "tune.__main__", "tune.cli", "tune.train.__main__")  # "tune": the package's own face
-SHARED = ("tune.paths", "tune.precision", "tune.errors", "tune.choices", "tune.distributed")
+SHARED = ("tune.paths", "tune.precision", "tune.errors", "tune.choices", "tune.distributed", "tune.extras")
 TUNE_PARTS = ("tune.data", "tune.models", "tune.methods", "tune.exports", "tune.config", "tune.loss", "tune.train",
-              "tune.infer", "tune.prep", "tune.rundir", "tune.outputs", "tune.extras", *COMMAND_LAYER)
+              "tune.infer", "tune.prep", "tune.rundir", "tune.outputs", *COMMAND_LAYER)
 ABOVE_DATA = ("tune.methods", "tune.exports", "tune.config", "tune.loss", "tune.train", "tune.infer", *COMMAND_LAYER)
 FORBIDDEN = {  # module or package -> what it must not import
     **{shared: TUNE_PARTS for shared in SHARED},
@@ -116,13 +116,18 @@ def test_the_rules_can_fail():
     graph = {"tune.infer.export": {"tune.train.run"}, "tune.paths": {"tune.config.schema"},
              "tune.config.schema": {"tune.cli.commands"}, "tune.data.dataset": {"tune.config"},
              "tune.train.__main__": {"tune.cli"}}
-    assert {v.split(" -> ")[0] for v in violations(graph)} == {"tune.infer.export", "tune.paths", "tune.config.schema", "tune.data.dataset"}
+    assert {v.split(" -> ")[0] for v in violations(graph)} == {
+        "tune.infer.export",
+        "tune.paths",
+        "tune.config.schema",
+        "tune.data.dataset",
+    }
 
 
 def test_the_graph_sees_lazy_and_relative_imports():
     graph = import_graph()
     assert "tune.data.tokenizer_template" in graph["tune.data.templates"]  # imported inside a function
-    assert "tune.methods.lora" in graph["tune.methods.qlora"]             # `from . import lora`
+    assert "tune.methods.lora" in graph["tune.methods.qlora"]  # `from . import lora`
 
 
 def test_unit_tests_start_no_process_and_train_nothing():
@@ -131,6 +136,9 @@ def test_unit_tests_start_no_process_and_train_nothing():
 
     from tests.conftest import REPO
 
-    bad = [p.name for p in sorted((REPO / "tests" / "unit").glob("test_*.py"))
-           if p.name != "test_layers.py" and re.search(r"\bsubprocess\b|(?<![.\w])train\(", p.read_text(encoding="utf-8"))]
+    bad = [
+        p.name
+        for p in sorted((REPO / "tests" / "unit").glob("test_*.py"))
+        if p.name != "test_layers.py" and re.search(r"\bsubprocess\b|(?<![.\w])train\(", p.read_text(encoding="utf-8"))
+    ]
     assert bad == []

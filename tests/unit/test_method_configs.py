@@ -59,8 +59,14 @@ def test_no_branch_on_method_names_outside_methods():
     import tune
 
     root = Path(tune.__file__).parent
-    for rel in ("train/run.py", "train/memory.py", "infer/load.py", *(f"config/{p.name}" for p in (root / "config").glob("*.py")),
-                "rundir.py", "cli/commands.py"):
+    for rel in (
+        "train/run.py",
+        "train/memory.py",
+        "infer/load.py",
+        *(f"config/{p.name}" for p in (root / "config").glob("*.py")),
+        "rundir.py",
+        "cli/commands.py",
+    ):
         text = (root / rel).read_text(encoding="utf-8")
         for name in METHODS:
             assert f'"{name}"' not in text and f"'{name}'" not in text, (rel, name)
@@ -72,23 +78,32 @@ def test_each_method_s_own_config_decides_its_defaults(name):
     modules are all-linear, lora's q/v, though the loose composed schema holds one of them)."""
     cfg = compose(None, [f"method={name}"])
     own = dataclasses.asdict(get_method(name).Config())
-    assert {k: (v.value if hasattr(v, "value") else v) for k, v in dict(cfg.method).items()} == \
-        {k: (v.value if hasattr(v, "value") else v) for k, v in own.items()}
+    assert {k: (v.value if hasattr(v, "value") else v) for k, v in dict(cfg.method).items()} == {
+        k: (v.value if hasattr(v, "value") else v) for k, v in own.items()
+    }
     assert compose(None, ["method=qlora"]).method.target_modules == ["all-linear"]
 
 
-@pytest.mark.parametrize("method,field,value", [
-    ("ptuning_v2", "encoder_hidden_size", 64), ("freeze", "train_embeddings", True), ("freeze", "train_lm_head", True),
-    ("lora", "r", 16), ("lora", "target_modules", "[all-linear]"), ("qlora", "use_dora", True),
-])
+@pytest.mark.parametrize(
+    "method,field,value",
+    [
+        ("ptuning_v2", "encoder_hidden_size", 64),
+        ("freeze", "train_embeddings", True),
+        ("freeze", "train_lm_head", True),
+        ("lora", "r", 16),
+        ("lora", "target_modules", "[all-linear]"),
+        ("qlora", "use_dora", True),
+    ],
+)
 def test_a_change_that_does_not_fit_the_checkpoint_refuses_resume(method, field, value, tmp_path):
     from omegaconf import OmegaConf
 
     from tune.train.checkpoints import compare_resumed_config
 
     OmegaConf.save(compose(None, [f"method={method}"]), tmp_path / "config.yaml", resolve=True)
-    assert compare_resumed_config(compose(None, [f"method={method}", "trainer.learning_rate=1e-3"]), str(tmp_path)) \
-        == ["tune: resuming with trainer.learning_rate=0.001 (the run had 0.0002)"]
+    assert compare_resumed_config(compose(None, [f"method={method}", "trainer.learning_rate=1e-3"]), str(tmp_path)) == [
+        "tune: resuming with trainer.learning_rate=0.001 (the run had 0.0002)"
+    ]
     with pytest.raises(ConfigError, match=f"trainer.resume: method.{field} was"):
         compare_resumed_config(compose(None, [f"method={method}", f"method.{field}={value}"]), str(tmp_path))
 

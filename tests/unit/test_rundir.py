@@ -40,5 +40,9 @@ def test_checkpoints_are_listed_oldest_first(tmp_path):
     for step in (10, 2, 300):
         (tmp_path / f"checkpoint-{step}").mkdir()
     (tmp_path / "checkpoint-x").mkdir()
-    assert [Path(p).name for p in RunDir(str(tmp_path)).checkpoints()] == ["checkpoint-2", "checkpoint-10", "checkpoint-300"]
+    assert [Path(p).name for p in RunDir(str(tmp_path)).checkpoints()] == [
+        "checkpoint-2",
+        "checkpoint-10",
+        "checkpoint-300",
+    ]
     assert rundir.step_of(RunDir(str(tmp_path)).checkpoint(7)) == 7

@@ -94,7 +94,9 @@ def test_values_that_cannot_train_are_refused_at_compose(override, needle):
 
 
 def test_free_mappings_still_take_added_keys(tmp_path):
-    assert compose(None, ["deepspeed=zero2", "+deepspeed.config.wall_clock_breakdown=true"]).deepspeed.config.wall_clock_breakdown
+    assert compose(
+        None, ["deepspeed=zero2", "+deepspeed.config.wall_clock_breakdown=true"]
+    ).deepspeed.config.wall_clock_breakdown
     with pytest.raises(ConfigError, match="method.r=0"):
         compose(None, ["method=lora", "method.r=0"])
     f = tmp_path / "file"
@@ -111,8 +113,9 @@ def test_a_final_save_cut_between_renames_is_completed(left, tmp_path):
     folders = {"tmp": tmp_path / ".model.tmp", "old": tmp_path / "model.old"}
     for name in left:
         folders[name].mkdir()
-        (folders[name] / "tune.json").write_text(json.dumps({"method": "full", "template": name, "base_model": "b",
-                                                             "adapter": False}))
+        (folders[name] / "tune.json").write_text(
+            json.dumps({"method": "full", "template": name, "base_model": "b", "adapter": False})
+        )
     path, meta = find_model_dir(str(tmp_path))
     assert path.endswith("model") and meta.template == left[0]  # the new model when it is complete
     assert RunDir(str(tmp_path)).recover_final_dir() is False  # nothing left to do

@@ -30,7 +30,11 @@ TEXT = st.lists(st.sampled_from(["hello", " world", "the model", "模型", "\n",
                 max_size=5).map("".join).filter(lambda s: s.strip())
 
 
-@settings(max_examples=int(__import__("os").environ.get("TUNE_HYPOTHESIS_EXAMPLES", 40)), deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(__import__("os").environ.get("TUNE_HYPOTHESIS_EXAMPLES", 40)),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 @given(st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=3))
 def test_one_call_ids_and_exact_spans(metaspace_tokenizer, pairs):
     tok = metaspace_tokenizer
@@ -48,6 +52,6 @@ def test_one_call_ids_and_exact_spans(metaspace_tokenizer, pairs):
             start = i
         elif l == IGNORE_INDEX and start is not None:
             whole, before = tok.decode(ex.input_ids[:i]), tok.decode(ex.input_ids[:start])
-            spans.append(whole[len(before):])
+            spans.append(whole[len(before) :])
             start = None
     assert spans == [" " + a + "</s>" for _, a in pairs]

@@ -31,7 +31,8 @@ def spans(ids, labels):
         if lab != IGNORE_INDEX:
             cur.append(tok)
         elif cur:
-            out.append(cur); cur = []
+            out.append(cur)
+            cur = []
     return out + ([cur] if cur else [])
 
 
@@ -39,7 +40,11 @@ def spans(ids, labels):
 def test_labelled_spans_are_exactly_the_answers(name, tokenizer):
     renderer = get_template(name, tokenizer)
 
-    @settings(max_examples=int(__import__("os").environ.get("TUNE_HYPOTHESIS_EXAMPLES", 40)), deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=int(__import__("os").environ.get("TUNE_HYPOTHESIS_EXAMPLES", 40)),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(conversations())
     def check(conv):
         ex = tokenize_conversation(tokenizer, renderer, conv)

@@ -47,17 +47,28 @@ def test_llama3_renders_metas_format():
 
 
 def test_chatglm_multi_turn_has_no_eos_between_turns():
-    conv = Conversation([Message("user", "a"), Message("assistant", "b"), Message("user", "c"), Message("assistant", "d")])
-    assert get_template("chatglm2").render_text(conv) == "[gMASK]sop[Round 1]\n\n问：a\n\n答：b\n\n[Round 2]\n\n问：c\n\n答：d</s>"
-    assert get_template("chatglm3").render_text(conv) == "[gMASK]sop<|user|>\na<|assistant|>\nb<|user|>\nc<|assistant|>\nd</s>"
+    conv = Conversation(
+        [Message("user", "a"), Message("assistant", "b"), Message("user", "c"), Message("assistant", "d")]
+    )
+    assert (
+        get_template("chatglm2").render_text(conv)
+        == "[gMASK]sop[Round 1]\n\n问：a\n\n答：b\n\n[Round 2]\n\n问：c\n\n答：d</s>"
+    )
+    assert (
+        get_template("chatglm3").render_text(conv)
+        == "[gMASK]sop<|user|>\na<|assistant|>\nb<|user|>\nc<|assistant|>\nd</s>"
+    )
 
 
-@pytest.mark.parametrize("name,want", [
-    ("firefly", "<s>Be kind.</s>q</s>a</s>"),
-    ("belle", "<s>Be kind.\n\nHuman: q\n\nAssistant: a</s>"),
-    ("chatglm2", "[gMASK]sopBe kind.\n\n[Round 1]\n\n问：q\n\n答：a</s>"),
-    ("baize", "<s>Be kind.\n[|Human|]q\n[|AI|]a</s>"),
-])
+@pytest.mark.parametrize(
+    "name,want",
+    [
+        ("firefly", "<s>Be kind.</s>q</s>a</s>"),
+        ("belle", "<s>Be kind.\n\nHuman: q\n\nAssistant: a</s>"),
+        ("chatglm2", "[gMASK]sopBe kind.\n\n[Round 1]\n\n问：q\n\n答：a</s>"),
+        ("baize", "<s>Be kind.\n[|Human|]q\n[|AI|]a</s>"),
+    ],
+)
 def test_system_text_has_its_separator(name, want):
     conv = Conversation([Message("user", "q"), Message("assistant", "a")], system="Be kind.")
     assert get_template(name).render_text(conv) == want
@@ -67,13 +78,16 @@ def test_one_registry():
     assert group_options("template") == sorted(template_names())
 
 
-@pytest.mark.parametrize("tok_name,template,want", [
-    ("llama-spm", "chatml", ["<|im_start|>", "<|im_end|>"]),
-    ("llama-spm", "llama3", ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]),
-    ("qwen2", "llama3", ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]),
-    ("qwen2", "chatml", []),
-    ("llama-bpe", "llama3", []),
-])
+@pytest.mark.parametrize(
+    "tok_name,template,want",
+    [
+        ("llama-spm", "chatml", ["<|im_start|>", "<|im_end|>"]),
+        ("llama-spm", "llama3", ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]),
+        ("qwen2", "llama3", ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]),
+        ("qwen2", "chatml", []),
+        ("llama-bpe", "llama3", []),
+    ],
+)
 def test_missing_control_tokens_are_added_as_single_tokens(real_tokenizer_dirs, tok_name, template, want):
     from transformers import AutoTokenizer
 

@@ -29,7 +29,8 @@ from tune.data.templates import TEMPLATES, get_template, template_names, to_jinj
 from tune.models.tiny import CHATML_JINJA
 from tune.models.vocab import add_control_tokens
 
-SAMPLES = {  # file -> (format, encoding[, data.columns]); files with no conversation text (ids only, nested seeds) are not here
+# file -> (format, encoding[, data.columns]); files with no conversation text (ids only, nested seeds) are not here
+SAMPLES = {
     "alpaca/alpaca_en_demo.json": ("alpaca", "utf-8"),
     "alpaca/alpaca_zh_demo.json": ("alpaca", "utf-8"),
     "alpaca/identity.json": ("alpaca", "utf-8"),
@@ -53,8 +54,8 @@ SAMPLES = {  # file -> (format, encoding[, data.columns]); files with no convers
 }
 TOKENIZERS = REAL_TOKENIZERS + ("tiny",)
 QUICK_RECORDS = int(os.environ.get("TUNE_EXACTNESS_RECORDS", 3))
-FULL_RECORDS = 15        # the slow matrix: enough records per file to meet the quirks, in CI's time
-MAX_TURNS_CHECKED = 12   # (b) re-renders every prefix: bound it on the 330-turn conversation
+FULL_RECORDS = 15  # the slow matrix: enough records per file to meet the quirks, in CI's time
+MAX_TURNS_CHECKED = 12  # (b) re-renders every prefix: bound it on the 330-turn conversation
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +104,15 @@ def build(tokenizer, template: str, rel: str, records: int):
     if not path.exists():
         pytest.skip(f"real sample {path} not present")
     fmt, encoding, *columns = SAMPLES[rel]
-    cfg = DataConfig(path=str(path), format=fmt, encoding=encoding, on_error="skip", max_length=10 ** 7,
-                     max_samples=records, columns=columns[0] if columns else {})
+    cfg = DataConfig(
+        path=str(path),
+        format=fmt,
+        encoding=encoding,
+        on_error="skip",
+        max_length=10**7,
+        max_samples=records,
+        columns=columns[0] if columns else {},
+    )
     return build_dataset(cfg, tokenizer, get_template(template, tokenizer))
 
 
@@ -117,15 +125,16 @@ def tools_of(row):
 
 
 def apply(tokenizer, messages, tools, **kw) -> list[int]:
-    return tokenizer.apply_chat_template(messages, tools=tools, tokenize=True, return_dict=False,
-                                         sanitize_control_tokens=True, **kw)
+    return tokenizer.apply_chat_template(
+        messages, tools=tools, tokenize=True, return_dict=False, sanitize_control_tokens=True, **kw
+    )
 
 
 def decode_span(tokenizer, ids, start, end) -> str:
     """Text of ids[start:end] as the difference of two prefix decodes, behind an anchor token: sentencepiece
     decoders drop the leading space of whatever they decode."""
     anchor = tokenizer("a", add_special_tokens=False)["input_ids"]
-    return tokenizer.decode(anchor + ids[:end])[len(tokenizer.decode(anchor + ids[:start])):]
+    return tokenizer.decode(anchor + ids[:end])[len(tokenizer.decode(anchor + ids[:start])) :]
 
 
 def expected_answers(template: str, tokenizer, messages) -> list[str]:
@@ -144,7 +153,9 @@ def expected_answers(template: str, tokenizer, messages) -> list[str]:
             end = renderer.fill(t.end_between)
             if t.next_role_ends_turn:
                 nxt = turns[i + 1]["role"]
-                header = renderer.fill((t.tool or t.user)[0] if nxt == "tool" else t.user[0] if nxt == "user" else t.assistant[0])
+                header = renderer.fill(
+                    (t.tool or t.user)[0] if nxt == "tool" else t.user[0] if nxt == "user" else t.assistant[0]
+                )
                 end += next((c for c in t.control_tokens if header.startswith(c)), "")
         out.append(t.answer_lead + m["content"] + end)
     return out
@@ -180,8 +191,13 @@ def check_example(tokenizer, template: str, row) -> bool:
     answer_index = [k for k, m in enumerate(messages) if m["role"] == "assistant"]
     runs = iter(starts)
     for k in answer_index[:MAX_TURNS_CHECKED]:
-        if merge_at is not None and len(tokenizer.apply_chat_template(
-                messages[:k], tools=tools, tokenize=False, add_generation_prompt=True)) > merge_at:
+        if (
+            merge_at is not None
+            and len(
+                tokenizer.apply_chat_template(messages[:k], tools=tools, tokenize=False, add_generation_prompt=True)
+            )
+            > merge_at
+        ):
             break
         prompt = apply(tokenizer, messages[:k], tools, add_generation_prompt=True)
         assert ids[: len(prompt)] == prompt, f"turn {k}: prompt ids differ from the generation prompt"
@@ -189,7 +205,11 @@ def check_example(tokenizer, template: str, row) -> bool:
             assert next(runs) == len(prompt), f"turn {k}: the answer's labels do not start where the prompt ends"
     # c. labelled tokens are exactly the answers with their lead and end-of-turn text
     if template != "tokenizer":
-        ends = [i for i in range(1, len(labels) + 1) if labels[i - 1] != IGNORE_INDEX and (i == len(labels) or labels[i] == IGNORE_INDEX)]
+        ends = [
+            i
+            for i in range(1, len(labels) + 1)
+            if labels[i - 1] != IGNORE_INDEX and (i == len(labels) or labels[i] == IGNORE_INDEX)
+        ]
         got = [decode_span(tokenizer, ids, s, e) for s, e in zip(starts, ends)]
         assert got == expected_answers(template, tokenizer, row["messages"])
     # one call on the rendered text, wherever the data holds no control-token strings

@@ -116,17 +116,22 @@ def list_items(kind: str) -> list[tuple[str, str]]:
         from ..data.conversation import Conversation
         from ..data.templates import TEMPLATES, get_template
 
-        example = Conversation.from_dicts([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}])
+        example = Conversation.from_dicts(
+            [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
+        )
         rows = [(n, repr("".join(seg.text for seg in get_template(n).render(example)))) for n in TEMPLATES]
         return rows + [("tokenizer", "the model tokenizer's own chat_template")]
     if kind == "formats":
         from ..data.formats import FORMATS
+
         return [(n, _docline(m)) for n, m in FORMATS.items()]
     if kind == "methods":
         from ..methods import methods
+
         return [(n, _first_sentence(m.summary.strip().split("\n\n")[0])) for n, m in methods().items()]
     if kind == "recipes":
         from ..config.schema import group_options
+
         return [(n, _yaml_comment("recipe", n)) for n in group_options("recipe")]
     if kind == "datasets":
         from ..config.compose import compose
@@ -160,25 +165,61 @@ def cmd_recipes(overrides: list[str]) -> int:
 class Command:
     name: str
     run: Callable[[list[str]], int]
-    summary: str                       # its line in `tune --help`
-    reads: tuple[str, ...] = ()        # the config sections (or section.field) its --help shows; () : no --help
-    section: Optional[str] = None      # its own config section, whose fields may be spelt short
-    serves_trained: bool = False       # serves a trained model with the run's own template (template= refused)
+    summary: str  # its line in `tune --help`
+    reads: tuple[str, ...] = ()  # the config sections (or section.field) its --help shows; () : no --help
+    section: Optional[str] = None  # its own config section, whose fields may be spelt short
+    serves_trained: bool = False  # serves a trained model with the run's own template (template= refused)
 
 
-COMMANDS = {c.name: c for c in [
-    Command("preview", cmd_preview, "tokenise a dataset with a template and show input_ids/labels (JSONL or text)",
-            ("model", "data", "template", "preview"), "preview"),
-    Command("train", cmd_train, "fine-tune (same as: python -m tune.train ...)",
-            ("model", "data", "template", "method", "trainer", "deepspeed.name")),
-    Command("export", cmd_export, "merge an adapter into its base and save a standalone model "
-            "(checkpoint=DIR out=DIR)", ("export", "model.trust_remote_code"), "export", True),
-    Command("chat", cmd_chat, "chat with a trained model using its training template (checkpoint=DIR)",
-            ("chat", "model.trust_remote_code"), "chat", True),
-    Command("generate", cmd_generate, "batch generation from a JSONL file (checkpoint=DIR input=FILE out=FILE)",
-            ("generate", "model.trust_remote_code"), "generate", True),
-    Command("eval", cmd_eval, "loss, perplexity, ROUGE and BLEU on a dataset (checkpoint=DIR data.path=FILE)",
-            ("eval", "data", "model.trust_remote_code"), "eval", True),
-    Command("list", cmd_list, "templates | formats | methods | recipes | datasets, a line each"),
-    Command("recipes", cmd_recipes, "list the recipes (same as: tune list recipes)"),
-]}
+COMMANDS = {
+    c.name: c
+    for c in [
+        Command(
+            "preview",
+            cmd_preview,
+            "tokenise a dataset with a template and show input_ids/labels (JSONL or text)",
+            ("model", "data", "template", "preview"),
+            "preview",
+        ),
+        Command(
+            "train",
+            cmd_train,
+            "fine-tune (same as: python -m tune.train ...)",
+            ("model", "data", "template", "method", "trainer", "deepspeed.name"),
+        ),
+        Command(
+            "export",
+            cmd_export,
+            "merge an adapter into its base and save a standalone model (checkpoint=DIR out=DIR)",
+            ("export", "model.trust_remote_code"),
+            "export",
+            True,
+        ),
+        Command(
+            "chat",
+            cmd_chat,
+            "chat with a trained model using its training template (checkpoint=DIR)",
+            ("chat", "model.trust_remote_code"),
+            "chat",
+            True,
+        ),
+        Command(
+            "generate",
+            cmd_generate,
+            "batch generation from a JSONL file (checkpoint=DIR input=FILE out=FILE)",
+            ("generate", "model.trust_remote_code"),
+            "generate",
+            True,
+        ),
+        Command(
+            "eval",
+            cmd_eval,
+            "loss, perplexity, ROUGE and BLEU on a dataset (checkpoint=DIR data.path=FILE)",
+            ("eval", "data", "model.trust_remote_code"),
+            "eval",
+            True,
+        ),
+        Command("list", cmd_list, "templates | formats | methods | recipes | datasets, a line each"),
+        Command("recipes", cmd_recipes, "list the recipes (same as: tune list recipes)"),
+    ]
+}

@@ -1,9 +1,9 @@
 """Lines that are not tune's, silenced before the libraries that print them load (``debug=true`` keeps them all):
-bitsandbytes' note about the optional `kernels` package, the `kernels` package's own notes (with HF_HUB_OFFLINE
-it says it skips a publisher trust check when bitsandbytes asks it for a kernel on CPUs with AVX512-BF16), DeepSpeed's "Setting accelerator to CPU" on machines
-without a GPU, transformers' deprecation FutureWarnings about its own internals, and transformers' "Loading
-weights" and "Writing model shards" bars (a line of tune's says what loads; the training bar is tune's). What a
-user needs (progress bars of real work, metrics, tune's own lines) stays."""
+bitsandbytes' note about the optional `kernels` package, the `kernels` package's own notes (with HF_HUB_OFFLINE it
+says it skips a publisher trust check when bitsandbytes asks it for a kernel on CPUs with AVX512-BF16), DeepSpeed's
+"Setting accelerator to CPU" on machines without a GPU, transformers' deprecation FutureWarnings about its own
+internals, and transformers' "Loading weights" and "Writing model shards" bars (a line of tune's says what loads;
+the training bar is tune's). What a user needs (progress bars of real work, metrics, tune's own lines) stays."""
 from __future__ import annotations
 
 import logging

@@ -43,7 +43,10 @@ def run_preview(cfg) -> int:
     try:
         for row in rows:
             if cfg.data.packing:
-                row = {**row, "examples": [f"{data.examples[i]['source']}:{data.examples[i]['line']}" for i in row["examples"]]}
+                row = {
+                    **row,
+                    "examples": [f"{data.examples[i]['source']}:{data.examples[i]['line']}" for i in row["examples"]],
+                }
             out.write(format_row(row, tokenizer, cfg.preview.format, colour=out.isatty()) + "\n")
     finally:
         if out is not sys.stdout:
@@ -60,8 +63,10 @@ def format_row(row: dict, tokenizer, fmt: str, colour: bool) -> str:
     if "examples" in row:  # a packed row
         return json.dumps({k: row[k] for k in ("examples", "input_ids", "labels", "position_ids")}, ensure_ascii=False)
     messages = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
-    return json.dumps({"messages": messages, "text": row["text"], "input_ids": row["input_ids"], "labels": row["labels"]},
-                      ensure_ascii=False)
+    return json.dumps(
+        {"messages": messages, "text": row["text"], "input_ids": row["input_ids"], "labels": row["labels"]},
+        ensure_ascii=False,
+    )
 
 
 def render_text_view(row: dict, tokenizer, colour: bool) -> str:

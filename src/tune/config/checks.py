@@ -36,16 +36,46 @@ def check_values(cfg) -> None:
     """Values that type-check but cannot train: one line naming the key and what would work."""
     t, d = cfg.trainer, cfg.data
     checks = [
-        (t.max_steps == 0 or t.max_steps < -1, "trainer.max_steps", t.max_steps, "give a positive step count, or -1 to train trainer.num_train_epochs"),
-        (t.max_steps == -1 and t.num_train_epochs <= 0, "trainer.num_train_epochs", t.num_train_epochs, "give a positive number of epochs"),
+        (
+            t.max_steps == 0 or t.max_steps < -1,
+            "trainer.max_steps",
+            t.max_steps,
+            "give a positive step count, or -1 to train trainer.num_train_epochs",
+        ),
+        (
+            t.max_steps == -1 and t.num_train_epochs <= 0,
+            "trainer.num_train_epochs",
+            t.num_train_epochs,
+            "give a positive number of epochs",
+        ),
         (t.learning_rate < 0, "trainer.learning_rate", t.learning_rate, "give a rate of 0 or more"),
-        (t.per_device_train_batch_size < 1, "trainer.per_device_train_batch_size", t.per_device_train_batch_size, "give 1 or more"),
-        (t.per_device_eval_batch_size < 1, "trainer.per_device_eval_batch_size", t.per_device_eval_batch_size, "give 1 or more"),
-        (t.gradient_accumulation_steps < 1, "trainer.gradient_accumulation_steps", t.gradient_accumulation_steps, "give 1 or more"),
+        (
+            t.per_device_train_batch_size < 1,
+            "trainer.per_device_train_batch_size",
+            t.per_device_train_batch_size,
+            "give 1 or more",
+        ),
+        (
+            t.per_device_eval_batch_size < 1,
+            "trainer.per_device_eval_batch_size",
+            t.per_device_eval_batch_size,
+            "give 1 or more",
+        ),
+        (
+            t.gradient_accumulation_steps < 1,
+            "trainer.gradient_accumulation_steps",
+            t.gradient_accumulation_steps,
+            "give 1 or more",
+        ),
         (t.save_steps < 1, "trainer.save_steps", t.save_steps, "give 1 or more"),
         (t.logging_steps < 1, "trainer.logging_steps", t.logging_steps, "give 1 or more"),
         (t.threads is not None and t.threads < 1, "trainer.threads", t.threads, "give 1 or more"),
-        (t.memory_limit_gb is not None and t.memory_limit_gb <= 0, "trainer.memory_limit_gb", t.memory_limit_gb, "give a size in GB above 0"),
+        (
+            t.memory_limit_gb is not None and t.memory_limit_gb <= 0,
+            "trainer.memory_limit_gb",
+            t.memory_limit_gb,
+            "give a size in GB above 0",
+        ),
         (d.max_length < 2, "data.max_length", d.max_length, "give 2 tokens or more"),
         (d.val_size < 0, "data.val_size", d.val_size, "give a fraction below 1 or a count"),
     ]
@@ -66,8 +96,10 @@ def check_checkpointing_setting(t) -> None:
         value = value.strip().lower()
         t.gradient_checkpointing = value if value == "auto" else value == "true"
     elif not isinstance(value, bool):
-        raise ConfigError(f"trainer.gradient_checkpointing={value}: give true, false or auto (auto: on only when the "
-                          "run would not fit in memory without it)")
+        raise ConfigError(
+            f"trainer.gradient_checkpointing={value}: give true, false or auto (auto: on only when the "
+            "run would not fit in memory without it)"
+        )
 
 
 def _granted_by_user(overrides: list[str], key: str) -> bool:
@@ -87,6 +119,8 @@ def check_remote_code_grant(cfg, overrides: list[str]) -> None:
     if cfg.model.name_or_path in (None, "", "tiny"):
         cfg.model.trust_remote_code = False
         return
-    raise ConfigError(f"model.trust_remote_code: {cfg.model.name_or_path} needs its own Python code to run (the recipe "
-                      "or model config asks for it, your command line does not); add model.trust_remote_code=true "
-                      "if you trust that model folder")
+    raise ConfigError(
+        f"model.trust_remote_code: {cfg.model.name_or_path} needs its own Python code to run (the recipe "
+        "or model config asks for it, your command line does not); add model.trust_remote_code=true "
+        "if you trust that model folder"
+    )

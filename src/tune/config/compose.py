@@ -44,7 +44,9 @@ def compose(recipe: Optional[str] = None, overrides: Optional[list[str]] = None)
     chosen = recipe or _choice(overrides, "recipe")
     if chosen and chosen not in group_options("recipe"):
         options = group_options("recipe")
-        raise ConfigError(f"recipe={chosen}: unknown recipe ({did_you_mean(chosen, options)}valid: {', '.join(options)})")
+        raise ConfigError(
+            f"recipe={chosen}: unknown recipe ({did_you_mean(chosen, options)}valid: {', '.join(options)})"
+        )
     if recipe:
         overrides = [f"recipe={recipe}"] + overrides
     overrides = open_free_maps(overrides)
@@ -123,18 +125,27 @@ def narrow_method(cfg, overrides: list[str], recipe_keys: set[str] = frozenset()
     name = cfg.method.name  # a valid one: method.name is typed by MethodName
     method = get_method(name)
     own = method_fields(name)
-    explicit = {o.lstrip("+").split("=", 1)[0].split(".", 1)[1] for o in overrides
-                if o.lstrip("+").startswith("method.") and "=" in o}
+    explicit = {
+        o.lstrip("+").split("=", 1)[0].split(".", 1)[1]
+        for o in overrides
+        if o.lstrip("+").startswith("method.") and "=" in o
+    }
     foreign = sorted(explicit - set(own))
     if foreign:
-        raise ConfigError(f"method.{foreign[0]}: method={name} has no such field (its fields: {', '.join(own[1:]) or 'none'})")
-    loose = {f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
-             for f in fields(MethodConfig)}
+        raise ConfigError(
+            f"method.{foreign[0]}: method={name} has no such field (its fields: {', '.join(own[1:]) or 'none'})"
+        )
+    loose = {
+        f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+        for f in fields(MethodConfig)
+    }
     values = OmegaConf.to_container(cfg.method, resolve=True)
     dropped = sorted(k for k, v in values.items() if k not in own and (v != loose[k] or k in recipe_keys))
     if dropped:
-        (log or _stderr)(f"tune: method={name} has no {', '.join('method.' + k for k in dropped)} "
-                         f"(set for another method by the recipe): dropped")
+        (log or _stderr)(
+            f"tune: method={name} has no {', '.join('method.' + k for k in dropped)} "
+            f"(set for another method by the recipe): dropped"
+        )
     set_keys = explicit | set(recipe_keys) | _yaml_keys("method", name)
     mine = {k: values[k] for k in own if k in set_keys or values[k] != loose[k]}
     container = OmegaConf.to_container(cfg, resolve=False)

@@ -50,11 +50,15 @@ def did_you_mean(word: str, choices: list[str]) -> str:
 def explain(err: Exception, overrides: list[str]) -> ConfigError:
     """Hydra/OmegaConf errors are long; say the key and the valid choices in one line (with a close match)."""
     msg = f"{err}\n{err.__cause__ or ''}"
-    m = re.search(r"Could not find '(\w+)/([^']*)'", msg) or re.search(r"In '[^']*': Could not find '(\w+)/([^']*)'", msg)
+    m = re.search(r"Could not find '(\w+)/([^']*)'", msg) or re.search(
+        r"In '[^']*': Could not find '(\w+)/([^']*)'", msg
+    )
     if m:
         group, name = m.group(1), m.group(2)
         options = group_options(group)
-        return ConfigError(f"{group}={name}: unknown {group} ({did_you_mean(name, options)}valid: {', '.join(options)})")
+        return ConfigError(
+            f"{group}={name}: unknown {group} ({did_you_mean(name, options)}valid: {', '.join(options)})"
+        )
     m = re.search(r"Key '(\w+)' (?:is not in struct|not in '\w+')", msg)
     full = re.search(r"full_key: ([\w.]+)", msg)
     if m:

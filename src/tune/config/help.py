@@ -94,11 +94,19 @@ def command_help(command: str, sections: tuple[str, ...], cfg) -> str:
     width = min(max((len(f"  {n} = {v}") for n, v, _ in rows), default=0), 64)
     lines = [(f"  {n} = {v}".ljust(width) + f"  # {d}" if d else f"  {n} = {v}") for n, v, d in rows]
     groups = ", ".join(f"{g}={'|'.join(c.group_options(g))}" for g in c.GROUPS if c.group_options(g))
-    return "\n".join([f"usage: tune {command} [recipe=NAME] [group=option] [key=value ...] [--print-config]",
-                      "", "groups: " + groups, "", f"fields of `tune {command}` (values after the recipe and overrides given):",
-                      *lines])
+    return "\n".join(
+        [
+            f"usage: tune {command} [recipe=NAME] [group=option] [key=value ...] [--print-config]",
+            "",
+            "groups: " + groups,
+            "",
+            f"fields of `tune {command}` (values after the recipe and overrides given):",
+            *lines,
+        ]
+    )
 
 
 def print_config(cfg) -> str:
     from omegaconf import OmegaConf
+
     return OmegaConf.to_yaml(cfg, resolve=True)

@@ -37,98 +37,101 @@ class TinyConfig:
 class ModelConfig:
     name_or_path: Optional[str] = None        # None or "tiny": the embedded default
     tiny: TinyConfig = field(default_factory=TinyConfig)
-    trust_remote_code: bool = False           # run the model folder's own Python code (only when you ask, on the command line)
+    trust_remote_code: bool = False  # run the model folder's own Python code (only when you ask, on the command line)
     attn_implementation: Optional[str] = None  # sdpa | eager | flash_attention_2 (None: sdpa where the model has it)
 
 
 @dataclass
 class TemplateConfig:
     name: TemplateName = TemplateName.alpaca
-    add_missing_tokens: bool = True           # add the template's control tokens the tokenizer lacks (else refuse)
+    add_missing_tokens: bool = True  # add the template's control tokens the tokenizer lacks (else refuse)
 
 
 # The schema Hydra composes ``method`` with: every method's fields (each method module declares its own
 # structured config); compose() then narrows it to the chosen method's Config (see narrow_method).
-MethodConfig = make_dataclass("MethodConfig", [(n, MethodName if n == "name" else t, f) for n, t, f in all_method_fields()])
+MethodConfig = make_dataclass(
+    "MethodConfig", [(n, MethodName if n == "name" else t, f) for n, t, f in all_method_fields()]
+)
 
 
 @dataclass
 class TrainerConfig:
-    output_dir: Optional[str] = None          # default: outputs/<run_name>-<timestamp>
+    output_dir: Optional[str] = None  # default: outputs/<run_name>-<timestamp>
     learning_rate: float = 2e-4
-    per_device_train_batch_size: int = 4      # examples per micro-batch per device
+    per_device_train_batch_size: int = 4  # examples per micro-batch per device
     per_device_eval_batch_size: int = 4
-    gradient_accumulation_steps: int = 1      # micro-batches per optimiser step
+    gradient_accumulation_steps: int = 1  # micro-batches per optimiser step
     num_train_epochs: float = 3.0
-    max_steps: int = -1                       # > 0: stop after this many optimiser steps (overrides epochs)
-    warmup_ratio: float = 0.0                 # fraction of the steps spent warming up the learning rate
-    warmup_steps: int = 0                     # warm-up steps (wins over warmup_ratio when > 0)
-    lr_scheduler_type: str = "cosine"         # cosine | linear | constant | constant_with_warmup ...
+    max_steps: int = -1  # > 0: stop after this many optimiser steps (overrides epochs)
+    warmup_ratio: float = 0.0  # fraction of the steps spent warming up the learning rate
+    warmup_steps: int = 0  # warm-up steps (wins over warmup_ratio when > 0)
+    lr_scheduler_type: str = "cosine"  # cosine | linear | constant | constant_with_warmup ...
     weight_decay: float = 0.0
-    max_grad_norm: float = 1.0                # gradient clipping (0: off)
-    optim: str = "adamw_torch"                # adamw_torch | adamw_8bit | paged_adamw_8bit | paged_adamw_32bit ...
-    logging_steps: int = 10                   # a metrics.jsonl row every N steps
-    save_steps: int = 500                     # a checkpoint-N folder every N steps
-    save_total_limit: Optional[int] = 3       # checkpoints kept (oldest deleted)
-    eval_steps: Optional[int] = None          # with data.val_size: evaluate every N steps (default: each epoch)
+    max_grad_norm: float = 1.0  # gradient clipping (0: off)
+    optim: str = "adamw_torch"  # adamw_torch | adamw_8bit | paged_adamw_8bit | paged_adamw_32bit ...
+    logging_steps: int = 10  # a metrics.jsonl row every N steps
+    save_steps: int = 500  # a checkpoint-N folder every N steps
+    save_total_limit: Optional[int] = 3  # checkpoints kept (oldest deleted)
+    eval_steps: Optional[int] = None  # with data.val_size: evaluate every N steps (default: each epoch)
     seed: int = 42
-    precision: Precision = Precision.auto     # auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU
-    gradient_checkpointing: Any = "auto"      # true | false | auto: on only when the run would not fit without it
-    memory_limit_gb: Optional[float] = None   # the memory a run may use (default: what is available); a limit
-    use_liger_kernel: bool = False            # Liger's Triton kernels (GPU; tune's own chunked loss stays the loss)
-    torch_compile: bool = False               # torch.compile the model (TrainingArguments.torch_compile)
-    peak_tflops: Optional[float] = None      # the accelerator's peak for MFU (default: GPU table / measured CPU)
-    loss_chunk_tokens: int = 0                # labelled positions per chunk of fp32 logits (0: ~256 MiB of logits)
-    resume: str = "false"                     # auto | RUN_FOLDER | CHECKPOINT_FOLDER | false
-    trust_checkpoint_pickles: bool = False    # allow a DeepSpeed resume (its engine unpickles checkpoint files)
+    precision: Precision = Precision.auto  # auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU
+    gradient_checkpointing: Any = "auto"  # true | false | auto: on only when the run would not fit without it
+    memory_limit_gb: Optional[float] = None  # the memory a run may use (default: what is available); a limit
+    use_liger_kernel: bool = False  # Liger's Triton kernels (GPU; tune's own chunked loss stays the loss)
+    torch_compile: bool = False  # torch.compile the model (TrainingArguments.torch_compile)
+    peak_tflops: Optional[float] = None  # the accelerator's peak for MFU (default: GPU table / measured CPU)
+    loss_chunk_tokens: int = 0  # labelled positions per chunk of fp32 logits (0: ~256 MiB of logits)
+    resume: str = "false"  # auto | RUN_FOLDER | CHECKPOINT_FOLDER | false
+    trust_checkpoint_pickles: bool = False  # allow a DeepSpeed resume (its engine unpickles checkpoint files)
     report_to: List[str] = field(default_factory=lambda: ["tensorboard"])  # tensorboard | wandb | [] ...
     dataloader_num_workers: int = 0
-    threads: Optional[int] = None             # torch CPU threads of each process (default: torch's; one per rank under accelerate launch)
+    threads: Optional[int] = None
 
 
 @dataclass
 class DeepSpeedConfig:
     name: str = "none"
-    config: Any = None                        # the DeepSpeed JSON as a mapping; "auto" fields from trainer
+    config: Any = None  # the DeepSpeed JSON as a mapping; "auto" fields from trainer
 
 
 @dataclass
 class PreviewConfig:
-    limit: Optional[int] = None               # show the first N rows
-    out: Optional[str] = None                 # a file (default: stdout); never one of the inputs
+    limit: Optional[int] = None  # show the first N rows
+    out: Optional[str] = None  # a file (default: stdout); never one of the inputs
     format: PreviewFormat = PreviewFormat.jsonl  # jsonl (the stable contract) | text (labelled spans marked)
 
 
 @dataclass
 class ExportTarget:
-    checkpoint: Optional[str] = None          # a training output folder, its model/ folder or a checkpoint-N
-    out: Optional[str] = None                 # the export's folder (replaced only if tune wrote it)
+    checkpoint: Optional[str] = None  # a training output folder, its model/ folder or a checkpoint-N
+    out: Optional[str] = None  # the export's folder (replaced only if tune wrote it)
 
 
 # The export config: what to export and where, then each export format's own fields (exports/<format>.py).
-ExportConfig = make_dataclass("ExportConfig", [], bases=(*reversed([f.Options for f in formats().values()]),
-                                                          ExportTarget))
+ExportConfig = make_dataclass(
+    "ExportConfig", [], bases=(*reversed([f.Options for f in formats().values()]), ExportTarget)
+)
 
 
 @dataclass
 class ChatConfig:
-    checkpoint: Optional[str] = None          # a training output folder, its model/ folder or a checkpoint-N
+    checkpoint: Optional[str] = None  # a training output folder, its model/ folder or a checkpoint-N
     max_new_tokens: int = 256
-    temperature: float = 0.0                  # 0: greedy
+    temperature: float = 0.0  # 0: greedy
 
 
 @dataclass
 class GenerateConfig(ChatConfig):
-    input: Optional[str] = None               # JSONL rows with prompt, messages, conversations or instruction
-    out: Optional[str] = None                 # JSONL with the replies
-    on_error: OnError = OnError["raise"]      # raise: stop at the first bad row; skip: answer the good ones, count the rest
+    input: Optional[str] = None  # JSONL rows with prompt, messages, conversations or instruction
+    out: Optional[str] = None  # JSONL with the replies
+    on_error: OnError = OnError["raise"]  # raise: stop at the first bad row; skip: answer the good ones, count the rest
 
 
 @dataclass
 class EvalConfig(ChatConfig):
-    out: Optional[str] = None                 # folder for predictions.jsonl + eval_metrics.json (default CHECKPOINT/eval)
-    limit: Optional[int] = None               # generate for the first N examples only
-    batch_size: int = 8                       # examples per forward pass
+    out: Optional[str] = None  # folder for predictions.jsonl + eval_metrics.json (default CHECKPOINT/eval)
+    limit: Optional[int] = None  # generate for the first N examples only
+    batch_size: int = 8  # examples per forward pass
 
 
 @dataclass

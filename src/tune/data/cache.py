@@ -70,11 +70,10 @@ def renderer_digest(renderer) -> str:
 
 
 def _config_fields(cfg: DataConfig) -> dict:
-    try:
-        from omegaconf import OmegaConf
-        fields = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(vars(cfg))
-    except (ImportError, TypeError):
-        fields = dict(vars(cfg))
+    from omegaconf import OmegaConf
+
+    fields = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else vars(cfg)
+    assert isinstance(fields, dict)
     return {k: v for k, v in fields.items() if k not in NOT_IN_KEY}
 
 

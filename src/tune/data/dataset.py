@@ -83,7 +83,7 @@ def _named_path(name: str) -> str | None:
     from ..paths import config_file
 
     path = config_file("data", name)
-    return OmegaConf.load(path).get("path") if os.path.isfile(path) else None
+    return OmegaConf.load(path).get("path") if os.path.isfile(path) else None  # type: ignore[union-attr,arg-type]
 
 
 def iter_conversations(source: Source, on_error: str, summary: DataSummary):
@@ -101,11 +101,12 @@ def iter_conversations(source: Source, on_error: str, summary: DataSummary):
             if not head:
                 raise DataError("the file holds no records", source=path)
             sample = [r.record for r in head]
-            fmt_name = detect_format(sample)
-            if fmt_name is None:
+            detected = detect_format(sample)
+            if detected is None:
                 raise DataError("data.format=auto: no known format matches the first records; set data.format "
                                 "(e.g. alpaca, sharegpt, openai, dolly, belle, firefly, cmedqa2) or map the fields "
                                 "with data.columns", source=path)
+            fmt_name = detected
             unread = unread_fields(fmt_name, sample, source.ignore)
             if unread:
                 key, n = unread.most_common(1)[0]
@@ -173,7 +174,7 @@ def tokenize_rows(batch: dict, encoder: SegmentEncoder, renderer, max_length, tr
     """Dataset.map function: conversation rows -> rendered text, input_ids, labels and flags."""
     segments = [renderer.render(Conversation.from_dicts(m, t), system=system)
                 for m, t in zip(batch["messages"], batch["tools"])]
-    out = {"text": [], "input_ids": [], "labels": [], "truncated": [], "n_labelled": [], "exact": []}
+    out: dict[str, list] = {"text": [], "input_ids": [], "labels": [], "truncated": [], "n_labelled": [], "exact": []}
     for encoded in encoder.encode(segments):
         ex = build_example(encoded, max_length, train_on_prompt, mask_history)
         out["text"].append(encoded.text)

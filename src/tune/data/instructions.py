@@ -29,5 +29,7 @@ def apply_instruction_mode(rows: list[dict], mode: str, instruction: str, instru
         first = next((m for m in row["messages"] if m["role"] == "user"), None)
         if first is None:
             continue
-        chosen = instruction if mode == "fixed" else random.Random(f"{row['source']}:{row['line']}").choice(instructions)
+        chosen = (
+            instruction if mode == "fixed" else random.Random(f"{row['source']}:{row['line']}").choice(instructions)
+        )
         first["content"] = wrap(chosen, first["content"])

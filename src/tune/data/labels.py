@@ -65,7 +65,9 @@ class SegmentEncoder:
         out: list[Encoded | None] = [None] * len(batch)
         if self.offsets:
             simple = [i for i, m in enumerate(marks) if not m]
-            for i, encoded in zip(simple, self._encode_and_label([texts[i] for i in simple], [batch[i] for i in simple])):
+            for i, encoded in zip(
+                simple, self._encode_and_label([texts[i] for i in simple], [batch[i] for i in simple])
+            ):
                 out[i] = encoded
             for i, m in enumerate(marks):
                 if m:
@@ -74,13 +76,16 @@ class SegmentEncoder:
         for i, segs in enumerate(batch):
             if out[i] is None:  # no offsets, or a token straddles a label boundary: piece by piece
                 out[i] = self._encode_at_boundaries(segs, texts[i], marks[i])
-        for encoded, text in zip(out, texts):
+        done = [encoded for encoded in out if encoded is not None]
+        for encoded, text in zip(done, texts):
             encoded.text = text
-        return out
+        return done
 
     def prompt_ids(self, batch: list[list[Segment]]) -> list[list[int]]:
         """Ids of unlabelled text (generation prompts): one call each, control tokens in data kept as text."""
-        return [e.input_ids for e in self.encode([[Segment(s.text, literal=s.literal) for s in segs] for segs in batch])]
+        return [
+            e.input_ids for e in self.encode([[Segment(s.text, literal=s.literal) for s in segs] for segs in batch])
+        ]
 
     # -- internals ----------------------------------------------------------------------------------------
     def _encode_and_label(self, texts: list[str], batch: list[list[Segment]]) -> list[Encoded | None]:
@@ -103,7 +108,7 @@ class SegmentEncoder:
                 last += 1  # byte-fallback pieces of the span's last character
             if enc.token_to_chars(last)[1] > b:
                 return None
-            turns[first:last + 1] = [turn] * (last + 1 - first)
+            turns[first : last + 1] = [turn] * (last + 1 - first)
         return Encoded(ids, turns, exact=True)
 
     def _marks(self, segs: list[Segment]) -> list[tuple[int, int]]:
@@ -149,7 +154,8 @@ class SegmentEncoder:
     @staticmethod
     def _labelled_spans(segs: list[Segment]) -> list[tuple[int, int, int]]:
         """(start, end, turn) character spans of labelled text, adjacent pieces of one turn merged."""
-        spans, pos = [], 0
+        spans: list[tuple[int, int, int]] = []
+        pos = 0
         for s in segs:
             end = pos + len(s.text)
             if s.labelled:
@@ -172,8 +178,8 @@ class SegmentEncoder:
         if np.any(np.diff(starts) < 0) or np.any(np.diff(ends) < 0):
             return None  # offsets out of order: let the piecewise path decide
         for a, b, turn in self._labelled_spans(segs):
-            first = int(np.searchsorted(ends, a, side="right"))   # first token ending after a
-            stop = int(np.searchsorted(starts, b, side="left"))   # tokens starting before b
+            first = int(np.searchsorted(ends, a, side="right"))  # first token ending after a
+            stop = int(np.searchsorted(starts, b, side="left"))  # tokens starting before b
             if first >= stop:
                 continue
             if starts[first] < a or ends[stop - 1] > b:
@@ -194,8 +200,9 @@ class SegmentEncoder:
         return Encoded(ids, turns, exact=False)
 
 
-def build_example(encoded: Encoded, max_length: int | None, train_on_prompt: bool = False,
-                  mask_history: bool = False) -> Example:
+def build_example(
+    encoded: Encoded, max_length: int | None, train_on_prompt: bool = False, mask_history: bool = False
+) -> Example:
     """Labels from the encoded turns, truncated to max_length.
 
     Truncation keeps the beginning: an answer that does not fit keeps its first tokens; prompt text left at
@@ -203,8 +210,10 @@ def build_example(encoded: Encoded, max_length: int | None, train_on_prompt: boo
     """
     ids, turns = encoded.input_ids, encoded.turns
     last_turn = max(turns, default=-1)
-    labels = [t if train_on_prompt or (turn >= 0 and (not mask_history or turn == last_turn)) else IGNORE_INDEX
-              for t, turn in zip(ids, turns)]
+    labels = [
+        t if train_on_prompt or (turn >= 0 and (not mask_history or turn == last_turn)) else IGNORE_INDEX
+        for t, turn in zip(ids, turns)
+    ]
     truncated = max_length is not None and len(ids) > max_length
     if truncated:
         ids, labels = ids[:max_length], labels[:max_length]
@@ -215,8 +224,15 @@ def build_example(encoded: Encoded, max_length: int | None, train_on_prompt: boo
     return Example(list(ids), labels, truncated, encoded.exact)
 
 
-def tokenize_conversation(tokenizer, renderer, conv, max_length: int | None = None, train_on_prompt: bool = False,
-                          mask_history: bool = False, encoder: SegmentEncoder | None = None) -> Example:
+def tokenize_conversation(
+    tokenizer,
+    renderer,
+    conv,
+    max_length: int | None = None,
+    train_on_prompt: bool = False,
+    mask_history: bool = False,
+    encoder: SegmentEncoder | None = None,
+) -> Example:
     """One conversation rendered with ``renderer`` and tokenised as training does."""
     encoder = encoder or SegmentEncoder(tokenizer, renderer.control_tokens)
     return build_example(encoder.encode([renderer.render(conv)])[0], max_length, train_on_prompt, mask_history)

@@ -29,7 +29,7 @@ def pack_examples(input_ids: list[list[int]], labels: list[list[int]], max_lengt
             space, b = max_length, len(bins) - 1
         bins[b].append(i)
         bisect.insort(free, (space - n, b))
-    out = {"input_ids": [], "labels": [], "position_ids": [], "examples": []}
+    out: dict[str, list] = {"input_ids": [], "labels": [], "position_ids": [], "examples": []}
     for members in bins:
         ids, labs, pos = [], [], []
         for i in sorted(members):  # input order inside a row

@@ -81,8 +81,9 @@ def tokenised_examples(cfg: DataConfig, tokenizer, renderer, log: Callable = _qu
 
 def no_usable_example(summary, log: Callable | None = None):
     """One line, after the summary that says why (records read, skipped by reason)."""
-    for line in summary.lines() if log else ():
-        log(line)
+    if log is not None:
+        for line in summary.lines():
+            log(line)
     raise ConfigError(f"data: no usable example left ({summary.records_read} records read; the summary above says "
                       "why; data.on_error=raise stops at the first bad record with its line)")
 

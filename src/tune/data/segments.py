@@ -19,7 +19,8 @@ class Segment:
 class Renderer(Protocol):
     """Turns conversations into segments, for one template and one tokenizer."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def render(self, conv: Conversation, add_generation_prompt: bool = False,
                system: str | None = None) -> list[Segment]: ...

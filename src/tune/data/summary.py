@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 
 @dataclass
@@ -20,7 +20,8 @@ class DataSummary:
 
     def reset(self) -> None:
         """Back to nothing counted (a streamed source read again from the start counts itself again)."""
-        self.__init__()
+        for f in fields(self):
+            setattr(self, f.name, f.default_factory() if f.default_factory is not MISSING else f.default)
 
     def merge(self, other: "DataSummary") -> None:
         self.records_read += other.records_read

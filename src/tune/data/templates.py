@@ -234,7 +234,7 @@ class TemplateRenderer:
         def header(text: str, turn: int) -> list[Segment]:
             """A turn's header; after an answer it closes that answer (end, separator, or chatglm3's role token)."""
             nonlocal last_answer
-            out = []
+            out: list[Segment] = []
             if last_answer is not None:
                 i, trained = last_answer
                 out.append(Segment(fill(t.end_between), labelled=trained, turn=i))
@@ -292,29 +292,48 @@ def to_jinja(renderer: TemplateRenderer) -> str:
     # llama2: a system block not yet written (no user turn came) opens an empty user turn before an answer
     system_alone = ("{% if sys_block and not ns.sys_done %}{{ " + _lit(user0.replace("{idx}", "0")) + " + sys_block + "
                     + _lit(user1) + " }}{% set ns.sys_done = true %}{% endif %}") if t.system_in_user else ""
-    return "".join([
-        "{{ " + _lit(f(t.prefix)) + " }}",
-        "{% if messages and messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
-        "{% set loop_messages = messages[1:] %}{% else %}{% set system = " + _lit(t.default_system) + " %}"
-        "{% set loop_messages = messages %}{% endif %}",
-        "{% if tools %}{% set system = (system + " + _lit(t.tools_header) + " + "
-        "(tools if tools is string else tools | tojson)).lstrip('\\n') %}{% endif %}",
-        "{% set sys_block = (" + _lit(f(t.system[0])) + " + system + " + _lit(f(t.system[1])) + ") if system else '' %}",
-        "" if t.system_in_user else "{{ sys_block }}",
-        "{% set ns = namespace(rounds=0, prev='', sys_done=false) %}",
-        "{% for m in loop_messages %}",
-        "{% if ns.prev == 'assistant' %}{{ " + close_answer + " }}{% endif %}",
-        "{% if m['role'] == 'assistant' %}"
-        + system_alone
-        + "{{ " + _lit(f(t.assistant[0]) + t.answer_lead) + " + m['content'] }}",
-        "{% elif m['role'] == 'user' %}{% set ns.rounds = ns.rounds + 1 %}",
-        "{{ " + _lit(user0) + ".replace('{idx}', ns.rounds|string) }}",
-        "{% if not ns.sys_done %}{{ sys_block }}{% set ns.sys_done = true %}{% endif %}" if t.system_in_user else "",
-        "{{ m['content'] + " + _lit(user1) + " }}",
-        "{% else %}{{ " + _lit(tool0) + ".replace('{idx}', ns.rounds|string) + m['content'] + " + _lit(tool1) + " }}"
-        "{% endif %}",
-        "{% set ns.prev = m['role'] %}{% endfor %}",
-        "{% if add_generation_prompt %}{% if ns.prev == 'assistant' %}{{ " + close_answer + " }}{% endif %}"
-        + system_alone + "{{ " + _lit(f(t.assistant[0])) + " }}"
-        "{% elif ns.prev == 'assistant' %}{{ " + _lit(renderer.end_of_turn) + " }}{% endif %}",
-    ])
+    return "".join(
+        [
+            "{{ " + _lit(f(t.prefix)) + " }}",
+            "{% if messages and messages[0]['role'] == 'system' %}{% set system = messages[0]['content'] %}"
+            "{% set loop_messages = messages[1:] %}{% else %}{% set system = " + _lit(t.default_system) + " %}"
+            "{% set loop_messages = messages %}{% endif %}",
+            "{% if tools %}{% set system = (system + " + _lit(t.tools_header) + " + "
+            "(tools if tools is string else tools | tojson)).lstrip('\\n') %}{% endif %}",
+            "{% set sys_block = ("
+            + _lit(f(t.system[0]))
+            + " + system + "
+            + _lit(f(t.system[1]))
+            + ") if system else '' %}",
+            "" if t.system_in_user else "{{ sys_block }}",
+            "{% set ns = namespace(rounds=0, prev='', sys_done=false) %}",
+            "{% for m in loop_messages %}",
+            "{% if ns.prev == 'assistant' %}{{ " + close_answer + " }}{% endif %}",
+            "{% if m['role'] == 'assistant' %}"
+            + system_alone
+            + "{{ "
+            + _lit(f(t.assistant[0]) + t.answer_lead)
+            + " + m['content'] }}",
+            "{% elif m['role'] == 'user' %}{% set ns.rounds = ns.rounds + 1 %}",
+            "{{ " + _lit(user0) + ".replace('{idx}', ns.rounds|string) }}",
+            "{% if not ns.sys_done %}{{ sys_block }}{% set ns.sys_done = true %}{% endif %}"
+            if t.system_in_user
+            else "",
+            "{{ m['content'] + " + _lit(user1) + " }}",
+            "{% else %}{{ "
+            + _lit(tool0)
+            + ".replace('{idx}', ns.rounds|string) + m['content'] + "
+            + _lit(tool1)
+            + " }}"
+            "{% endif %}",
+            "{% set ns.prev = m['role'] %}{% endfor %}",
+            "{% if add_generation_prompt %}{% if ns.prev == 'assistant' %}{{ "
+            + close_answer
+            + " }}{% endif %}"
+            + system_alone
+            + "{{ "
+            + _lit(f(t.assistant[0]))
+            + " }}"
+            "{% elif ns.prev == 'assistant' %}{{ " + _lit(renderer.end_of_turn) + " }}{% endif %}",
+        ]
+    )

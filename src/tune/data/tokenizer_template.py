@@ -47,7 +47,9 @@ class TokenizerTemplateRenderer:
     def _apply(self, messages: list[dict], add_generation_prompt: bool) -> str:
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
-    def render(self, conv: Conversation, add_generation_prompt: bool = False, system: str | None = None) -> list[Segment]:
+    def render(
+        self, conv: Conversation, add_generation_prompt: bool = False, system: str | None = None
+    ) -> list[Segment]:
         rows = conv.to_dicts()
         if system is not None:
             rows = [{"role": "system", "content": system}] + [r for r in rows if r["role"] != "system"]
@@ -60,14 +62,16 @@ class TokenizerTemplateRenderer:
             before = self._apply(rows[: offset + k], True)
             after = self._apply(rows[: offset + k + 1], False)
             if not (before.startswith(done) and after.startswith(before)):
-                raise ConfigError("template=tokenizer: the tokenizer's chat_template is not prefix-stable, so the "
-                                  "assistant spans cannot be found; pick a named template")
-            segs += _mark_contents(before[len(done):], [r["content"] for r in rows[since: offset + k]])
-            segs += _mark_contents(after[len(before):], [msg.content], labelled=msg.train, turn=k)
+                raise ConfigError(
+                    "template=tokenizer: the tokenizer's chat_template is not prefix-stable, so the "
+                    "assistant spans cannot be found; pick a named template"
+                )
+            segs += _mark_contents(before[len(done) :], [r["content"] for r in rows[since : offset + k]])
+            segs += _mark_contents(after[len(before) :], [msg.content], labelled=msg.train, turn=k)
             done, since = after, offset + k + 1
         tail = self._apply(rows, add_generation_prompt) if (add_generation_prompt or not segs) else done
         if tail.startswith(done) and len(tail) > len(done):
-            segs += _mark_contents(tail[len(done):], [r["content"] for r in rows[since:]])
+            segs += _mark_contents(tail[len(done) :], [r["content"] for r in rows[since:]])
         return [s for s in segs if s.text]
 
     def render_text(self, conv: Conversation, add_generation_prompt: bool = False, system: str | None = None) -> str:
@@ -87,8 +91,12 @@ def _mark_contents(text: str, contents: list[str], labelled: bool = False, turn:
     return out + [Segment(text[pos:], labelled, turn=turn)]
 
 
-PROBE = [{"role": "user", "content": "What is 2 + 2?"}, {"role": "assistant", "content": "4."},
-         {"role": "user", "content": "And 3 + 3?"}, {"role": "assistant", "content": "6."}]
+PROBE = [
+    {"role": "user", "content": "What is 2 + 2?"},
+    {"role": "assistant", "content": "4."},
+    {"role": "user", "content": "And 3 + 3?"},
+    {"role": "assistant", "content": "6."},
+]
 
 
 def own_template_difference(renderer, tokenizer) -> str | None:
@@ -107,6 +115,8 @@ def own_template_difference(renderer, tokenizer) -> str | None:
         return None
     at = next((i for i, (a, b) in enumerate(zip(ours, own)) if a != b), min(len(ours), len(own)))
     start = max(0, at - 12)
-    return (f"tune: template={renderer.name} renders differently from the model's own chat_template, which the trained "
-            f"model will no longer carry (template=tokenizer keeps it); first difference at character {at}: "
-            f"template={renderer.name} has {ours[start:at + 30]!r}, the model's own {own[start:at + 30]!r}")
+    return (
+        f"tune: template={renderer.name} renders differently from the model's own chat_template, which the trained "
+        f"model will no longer carry (template=tokenizer keeps it); first difference at character {at}: "
+        f"template={renderer.name} has {ours[start : at + 30]!r}, the model's own {own[start : at + 30]!r}"
+    )

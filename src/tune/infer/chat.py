@@ -14,7 +14,9 @@ def chat_loop(trained, max_new_tokens: int = 256, temperature: float = 0.0, inp=
 
     conv = Conversation()
     print(f"tune chat ({trained.meta.template} template): {HELP}", file=out, flush=True)
-    streamer = TextStreamer(trained.tokenizer, skip_prompt=True, skip_special_tokens=True) if out is sys.stdout else None
+    streamer = (
+        TextStreamer(trained.tokenizer, skip_prompt=True, skip_special_tokens=True) if out is sys.stdout else None
+    )
     while True:
         print("user> ", end="", file=out, flush=True)
         line = inp.readline()
@@ -30,8 +32,9 @@ def chat_loop(trained, max_new_tokens: int = 256, temperature: float = 0.0, inp=
             continue
         conv.messages.append(Message("user", text))
         print("assistant> ", end="", file=out, flush=True)
-        reply = generate_replies(trained.model, trained.tokenizer, trained.renderer, [conv], max_new_tokens,
-                                 temperature, streamer=streamer)[0]
+        reply = generate_replies(
+            trained.model, trained.tokenizer, trained.renderer, [conv], max_new_tokens, temperature, streamer=streamer
+        )[0]
         if streamer is None:
             print(reply, file=out, flush=True)
         conv.messages.append(Message("assistant", reply))

@@ -101,9 +101,11 @@ def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_
     restore_base(meta)
     needs_remote = bool(meta.config_value("model", "trust_remote_code", default=False))
     if needs_remote and not trust_remote_code:
-        raise ConfigError(f"checkpoint: {checkpoint!r} was trained with model.trust_remote_code=true, so loading it runs "
-                          f"Python code from {meta.base_model!r} and the run folder; add "
-                          "model.trust_remote_code=true if you trust them")
+        raise ConfigError(
+            f"checkpoint: {checkpoint!r} was trained with model.trust_remote_code=true, so loading it runs "
+            f"Python code from {meta.base_model!r} and the run folder; add "
+            "model.trust_remote_code=true if you trust them"
+        )
     remote = needs_remote and trust_remote_code
     tokenizer_dir = path if os.path.isfile(os.path.join(path, "tokenizer_config.json")) else meta.base_model
     tokenizer = load_tokenizer_from(tokenizer_dir, remote)

@@ -21,7 +21,7 @@ class Method:
 
     @property
     def name(self) -> str:
-        return self.Config.name
+        return self.Config().name
 
     @property
     def summary(self) -> str:

@@ -27,7 +27,9 @@ class Freeze(Method):
     def apply(self, model, method_cfg, train_cfg, new_token_ids=()):
         indices = {int(m.group(1)) for name, _ in model.named_parameters() if (m := _LAYER.search(name))}
         if not indices:
-            raise ConfigError("method=freeze: cannot find the decoder layers of this model (no '.layers.N.' parameters)")
+            raise ConfigError(
+                "method=freeze: cannot find the decoder layers of this model (no '.layers.N.' parameters)"
+            )
         n = method_cfg.trainable_layers
         if not 0 < n <= len(indices):
             raise ConfigError(f"method.trainable_layers: {n} is not between 1 and the model's {len(indices)} layers")

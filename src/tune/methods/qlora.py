@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List
+from typing import TYPE_CHECKING, List
 
-from ..choices import choices
+from ..choices import Choice, choices
 from ..errors import ConfigError
 from ..precision import Precision, torch_dtype
 from ..models.quantize import quantized_base
 from . import lora
 
-QuantType = choices("QuantType", ["nf4", "fp4"], __name__)
+if TYPE_CHECKING:  # members made at run time (choices.py); a type checker sees the common base
+    QuantType = Choice
+else:
+    QuantType = choices("QuantType", ["nf4", "fp4"], __name__)
 
 
 @dataclass
 class Config(lora.Config):
     name: str = "qlora"
     target_modules: List[str] = field(default_factory=lambda: ["all-linear"])
-    quant_type: QuantType = QuantType.nf4
+    quant_type: QuantType = QuantType("nf4")
     double_quant: bool = True
     compute_dtype: Precision = Precision.auto  # auto: the training precision
 

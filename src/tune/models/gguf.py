@@ -17,6 +17,7 @@ import json
 import os
 
 from ..errors import ConfigError
+from ..extras import require
 from ..paths import atomic_dir, cache_dir as tune_cache_dir
 
 SOURCE_FILE = "tune_gguf.json"   # in the dequantised folder: the GGUF it came from, its hash and weight type
@@ -43,11 +44,7 @@ def gguf_file_of(path: str) -> str | None:
 
 
 def _require_gguf() -> None:
-    try:
-        import gguf  # noqa: F401
-    except ImportError:
-        raise ConfigError("model.name_or_path: reading a GGUF file needs the gguf package: "
-                          "pip install 'tune[gguf]' (or pip install gguf)") from None
+    require("gguf", "model.name_or_path=FILE.gguf")
 
 
 def file_hash(path: str) -> str:

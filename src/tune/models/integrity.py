@@ -69,8 +69,11 @@ def check_model_files(folder: str) -> None:
                     shards = sorted(set((json.load(f).get("weight_map") or {}).values()))
                 missing = [s for s in shards if not os.path.isfile(os.path.join(folder, s))]
                 if missing:
-                    problem = f"names shard {missing[0]}, which is not in the folder ({len(missing)} of {len(shards)} missing)"
+                    problem = (f"names shard {missing[0]}, which is not in the folder "
+                               f"({len(missing)} of {len(shards)} missing)")
         elif name.endswith(".safetensors"):
             problem = safetensors_problem(path)
         if problem:
-            raise ConfigError(f"model file {path}: {problem} (a download cut short or a full disk? fetch or copy it again)")
+            raise ConfigError(
+                f"model file {path}: {problem} (a download cut short or a full disk? fetch or copy it again)"
+            )

@@ -38,7 +38,9 @@ def resolve_model_path(model_cfg) -> str:
     if os.path.isdir(os.path.expanduser(path)):
         return os.path.expanduser(path)
     if path.startswith((".", "/", "~")) or path.count("/") > 1 or os.path.exists(path):
-        raise ConfigError(f"model.name_or_path: folder {path!r} not found (give a Hugging Face model folder or a hub id)")
+        raise ConfigError(
+            f"model.name_or_path: folder {path!r} not found (give a Hugging Face model folder or a hub id)"
+        )
     return path  # a hub id; loading fails with a clear line when no hub is reachable
 
 
@@ -60,17 +62,22 @@ def load_tokenizer_from(path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
     if os.path.isdir(path) and not os.listdir(path):
-        raise ConfigError(f"model.name_or_path: folder {path!r} is empty (give a Hugging Face model folder: config.json, "
-                          "weights and tokenizer files)")
+        raise ConfigError(
+            f"model.name_or_path: folder {path!r} is empty (give a Hugging Face model folder: config.json, "
+            "weights and tokenizer files)"
+        )
     if os.path.isdir(path) and not any(os.path.isfile(os.path.join(path, f)) for f in TOKENIZER_FILES):
-        raise ConfigError(f"model.name_or_path: folder {path!r} holds no tokenizer files (one of "
-                          f"{', '.join(TOKENIZER_FILES)}; it has {_listing(path)})")
+        raise ConfigError(
+            f"model.name_or_path: folder {path!r} holds no tokenizer files (one of "
+            f"{', '.join(TOKENIZER_FILES)}; it has {_listing(path)})"
+        )
     check_model_files(path)  # AutoTokenizer reads config.json first: a damaged one would be blamed on the tokenizer
     try:
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
-        raise ConfigError(f"model.name_or_path: cannot load a tokenizer from {path!r} "
-                          f"({str(err).strip().splitlines()[0]})") from None
+        raise ConfigError(
+            f"model.name_or_path: cannot load a tokenizer from {path!r} ({str(err).strip().splitlines()[0]})"
+        ) from None
     if tok.pad_token is None:  # Llama-style tokenizers ship without one; batches need it
         tok.pad_token = tok.eos_token
     return tok
@@ -79,8 +86,13 @@ def load_tokenizer_from(path: str, trust_remote_code: bool = False):
 def load_model(model_cfg, torch_dtype=None, path: str | None = None, **kwargs):
     """model_cfg's causal LM (``path``: its resolved folder, when the caller has it); kwargs go to
     from_pretrained (quantization_config...)."""
-    return load_causal_lm(path or resolve_model_path(model_cfg), torch_dtype, model_cfg.trust_remote_code,
-                          model_cfg.attn_implementation, **kwargs)
+    return load_causal_lm(
+        path or resolve_model_path(model_cfg),
+        torch_dtype,
+        model_cfg.trust_remote_code,
+        model_cfg.attn_implementation,
+        **kwargs,
+    )
 
 
 def quiet_loading_bars() -> None:
@@ -99,14 +111,19 @@ def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False,
     quiet_loading_bars()
     extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
     if os.path.isdir(path) and not any(f.endswith(WEIGHT_SUFFIXES) for f in os.listdir(path)):
-        raise ConfigError(f"model.name_or_path: folder {path!r} holds no weights (model.safetensors, "
-                          f"pytorch_model.bin or their sharded index; it has {_listing(path)})")
+        raise ConfigError(
+            f"model.name_or_path: folder {path!r} holds no weights (model.safetensors, "
+            f"pytorch_model.bin or their sharded index; it has {_listing(path)})"
+        )
     check_model_files(path)
     try:
-        return AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, trust_remote_code=trust_remote_code,
-                                                    **extra, **kwargs)
+        return AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch_dtype, trust_remote_code=trust_remote_code, **extra, **kwargs
+        )
     except OSError as err:
-        raise ConfigError(f"model.name_or_path: cannot load a model from {path!r} ({str(err).splitlines()[0]})") from None
+        raise ConfigError(
+            f"model.name_or_path: cannot load a model from {path!r} ({str(err).splitlines()[0]})"
+        ) from None
 
 
 def checkpoint_dtype(path: str) -> str | None:
@@ -127,6 +144,5 @@ def describe_source(path: str, given: str | None = None) -> str:
     source = gguf_source(path)
     gguf = gguf_file_of(given) if given else None
     if source and gguf:
-        return (f"{path}, weights dequantised from {weight_type_label(source['file_type'])} "
-                f"GGUF {os.path.abspath(gguf)}")
+        return f"{path}, weights dequantised from {weight_type_label(source['file_type'])} GGUF {os.path.abspath(gguf)}"
     return path

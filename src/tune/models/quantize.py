@@ -2,15 +2,12 @@
 workaround it needs."""
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ..extras import require
 
 
 def quantized_base(method: str, bits: int, compute_dtype, quant_type: str = "nf4", double_quant: bool = True) -> dict:
     """from_pretrained kwargs for a bitsandbytes 4- or 8-bit base."""
-    try:
-        import bitsandbytes  # noqa: F401
-    except ImportError:
-        raise ConfigError(f"method={method} with a {bits}-bit base needs bitsandbytes: pip install bitsandbytes") from None
+    require("qlora", f"method={method} with a {bits}-bit base")
     from transformers import BitsAndBytesConfig
 
     if bits == 8:

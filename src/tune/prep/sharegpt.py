@@ -10,6 +10,7 @@ import os
 import re
 
 from ..data.conversation import ROLE_ALIASES
+from ..extras import require
 from .report import PrepReport, raw_records
 
 USER_SIDE, ASSISTANT_SIDE = {"user", "tool"}, {"assistant"}
@@ -21,6 +22,7 @@ def html_to_markdown(text: str) -> str:
     """ShareGPT stores ChatGPT answers as HTML; markdownify turns it back into markdown (plain text passes)."""
     if "<" not in text or not re.search(r"</?(p|div|code|pre|ol|ul|li|table|span|br|h\d|strong|em)\b", text):
         return text.strip()
+    require("prep", "ShareGPT's HTML answers (data_prep/sharegpt.py)")
     from bs4 import BeautifulSoup
     from markdownify import markdownify
 

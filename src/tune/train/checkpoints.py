@@ -135,33 +135,48 @@ def plan_resume(resume: str, output_dir: str | None, run_name: str, outputs: str
             found = complete_checkpoints(output_dir)
             where = output_dir
         else:
-            runs = [r for r in sorted(glob.glob(os.path.join(outputs, f"{glob.escape(run_name)}-*"))) if complete_checkpoints(r)]
+            pattern = os.path.join(outputs, f"{glob.escape(run_name)}-*")
+            runs = [r for r in sorted(glob.glob(pattern)) if complete_checkpoints(r)]
             output_dir = runs[-1] if runs else None
             found = complete_checkpoints(output_dir) if output_dir else []
             where = os.path.join(outputs, f"{run_name}-*")
         chosen, notes = newest_sound(found)
         if chosen is None:
-            return ResumePlan(output_dir, None, "\n".join(notes + [
-                f"tune: trainer.resume=auto: no complete checkpoint in {where}; starting fresh"]))
-        return ResumePlan(output_dir, chosen, "\n".join(notes + [
-            f"tune: trainer.resume=auto: resuming {output_dir} at step {step_of(chosen)}"]))
+            return ResumePlan(
+                output_dir,
+                None,
+                "\n".join(notes + [f"tune: trainer.resume=auto: no complete checkpoint in {where}; starting fresh"]),
+            )
+        return ResumePlan(
+            output_dir,
+            chosen,
+            "\n".join(notes + [f"tune: trainer.resume=auto: resuming {output_dir} at step {step_of(chosen)}"]),
+        )
     path = os.path.normpath(value)
     if is_checkpoint(path):
         if not os.path.isfile(os.path.join(path, COMPLETE_MARKER)):
-            raise ConfigError(f"trainer.resume: {value!r} is not a complete checkpoint (no {COMPLETE_MARKER}: its save "
-                              "was cut short); give its run folder to take the newest complete one")
+            raise ConfigError(
+                f"trainer.resume: {value!r} is not a complete checkpoint (no {COMPLETE_MARKER}: its save "
+                "was cut short); give its run folder to take the newest complete one"
+            )
         problem = damage(path)
         if problem:
-            raise ConfigError(f"trainer.resume: {value!r} is damaged ({problem}); give its run folder to take the "
-                              "newest sound one")
+            raise ConfigError(
+                f"trainer.resume: {value!r} is damaged ({problem}); give its run folder to take the newest sound one"
+            )
         return ResumePlan(output_dir or os.path.dirname(path), path, f"tune: resuming {path} at step {step_of(path)}")
     chosen, notes = newest_sound(complete_checkpoints(path))
     if chosen is None:
-        raise ConfigError(f"trainer.resume: {value!r} holds no complete checkpoint-N folder (give a run folder "
-                          "written with trainer.save_steps, one of its checkpoints, auto or false)"
-                          + (f"; {len(notes)} damaged" if notes else ""))
-    return ResumePlan(output_dir or path, chosen, "\n".join(notes + [
-        f"tune: resuming run {path} at step {step_of(chosen)} ({chosen})"]))
+        raise ConfigError(
+            f"trainer.resume: {value!r} holds no complete checkpoint-N folder (give a run folder "
+            "written with trainer.save_steps, one of its checkpoints, auto or false)"
+            + (f"; {len(notes)} damaged" if notes else "")
+        )
+    return ResumePlan(
+        output_dir or path,
+        chosen,
+        "\n".join(notes + [f"tune: resuming run {path} at step {step_of(chosen)} ({chosen})"]),
+    )
 
 
 # -- one run per folder ------------------------------------------------------------------------------------------
@@ -200,8 +215,10 @@ def lock_output_dir(output_dir: str):
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise ConfigError(f"trainer.output_dir: another run is writing to {output_dir!r} right now (choose another "
-                          "trainer.output_dir)") from None
+        raise ConfigError(
+            f"trainer.output_dir: another run is writing to {output_dir!r} right now (choose another "
+            "trainer.output_dir)"
+        ) from None
     return handle
 
 
@@ -232,6 +249,8 @@ def compare_resumed_config(cfg, output_dir: str) -> list[str]:
     for field in unusable_if_changed(saved_method):  # in this order: method.name before its own fields
         for key in changed:
             if key == field or key.startswith(field + "."):
-                raise ConfigError(f"trainer.resume: {key} was {saved.get(key)!r} in this run and is {now.get(key)!r} "
-                                  "now; its checkpoints do not fit that (resume with the run's value, or start a new run)")
+                raise ConfigError(
+                    f"trainer.resume: {key} was {saved.get(key)!r} in this run and is {now.get(key)!r} "
+                    "now; its checkpoints do not fit that (resume with the run's value, or start a new run)"
+                )
     return [f"tune: resuming with {k}={now.get(k)!r} (the run had {saved.get(k)!r})" for k in changed]

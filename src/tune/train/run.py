@@ -15,16 +15,17 @@ from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
 from ..data.tokenizer_template import own_template_difference
 from ..errors import ConfigError
+from ..extras import require
+from ..loss import causal_lm_loss, perplexity
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
 from ..precision import precision_name, resolve_precision, torch_dtype as compute_dtype
+from ..paths import publish_dir
 from ..rundir import RunDir, run_meta, step_of
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
 from .checkpoints import compare_resumed_config, holds_a_run, lock_output_dir, plan_resume
-from ..loss import causal_lm_loss, perplexity
-from ..paths import publish_dir
 from .trainer import TuneTrainer
 
 
@@ -111,6 +112,10 @@ def check_compatibility(cfg) -> None:
     """Combinations known not to work, refused up front with one line (each method knows its own)."""
     get_method(cfg.method.name).check(cfg)
     check_accelerator_options(cfg)
+    if cfg.deepspeed.name != "none":
+        require("deepspeed", f"deepspeed={cfg.deepspeed.name}")
+    if "8bit" in cfg.trainer.optim:
+        require("qlora", f"trainer.optim={cfg.trainer.optim}")
     if cfg.deepspeed.name != "none" and "LOCAL_RANK" not in os.environ:
         # without a launcher DeepSpeed looks for MPI to find its ranks and fails with an import error
         raise ConfigError(f"deepspeed={cfg.deepspeed.name}: needs a launcher that starts the ranks (accelerate launch "
@@ -122,8 +127,10 @@ def check_resume_safety(cfg, checkpoint: str | None) -> None:
     calls torch.load(weights_only=False) itself, so a planted pickle in global_stepN/ would run. Refused unless
     the user says the checkpoint is theirs."""
     if checkpoint and cfg.deepspeed.name != "none" and not cfg.trainer.trust_checkpoint_pickles:
-        raise ConfigError(f"trainer.resume: resuming {checkpoint} under DeepSpeed unpickles its state files, which runs "
-                          "any code planted in them; add trainer.trust_checkpoint_pickles=true if you wrote this checkpoint")
+        raise ConfigError(
+            f"trainer.resume: resuming {checkpoint} under DeepSpeed unpickles its state files, which runs "
+            "any code planted in them; add trainer.trust_checkpoint_pickles=true if you wrote this checkpoint"
+        )
 
 
 def check_accelerator_options(cfg) -> None:
@@ -133,21 +140,25 @@ def check_accelerator_options(cfg) -> None:
     t, attn = cfg.trainer, cfg.model.attn_implementation
     if t.use_liger_kernel:
         if not _cuda():
-            raise ConfigError("trainer.use_liger_kernel=true: Liger's kernels are Triton GPU kernels; this machine has "
-                              "no GPU (set trainer.use_liger_kernel=false)")
+            raise ConfigError(
+                "trainer.use_liger_kernel=true: Liger's kernels are Triton GPU kernels; this machine has "
+                "no GPU (set trainer.use_liger_kernel=false)"
+            )
         if importlib.util.find_spec("liger_kernel") is None:
             raise ConfigError("trainer.use_liger_kernel=true: liger-kernel is not installed (pip install liger-kernel)")
     if attn and attn.startswith("flash_attention"):
         if not _cuda():
-            raise ConfigError(f"model.attn_implementation={attn}: FlashAttention runs on GPUs only "
-                              "(use sdpa, the default, on CPU)")
+            raise ConfigError(
+                f"model.attn_implementation={attn}: FlashAttention runs on GPUs only (use sdpa, the default, on CPU)"
+            )
         if importlib.util.find_spec("flash_attn") is None and attn == "flash_attention_2":
-            raise ConfigError("model.attn_implementation=flash_attention_2: flash-attn is not installed "
-                              "(pip install flash-attn --no-build-isolation), or use sdpa")
+            raise ConfigError(
+                "model.attn_implementation=flash_attention_2: flash-attn is not installed "
+                "(pip install flash-attn --no-build-isolation), or use sdpa"
+            )
 
 
-def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path: str | None = None,
-                stop_strings=()):
+def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path: str | None = None, stop_strings=()):
     """The model with the method applied; embeddings grown for tokens added to the tokenizer, their rows trainable."""
     import torch
 
@@ -159,8 +170,15 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     load_dtype = torch.float32 if method.KEEP_FP32_MASTER else dtype
     kwargs = method.load_kwargs(cfg.method, dtype)
     path = model_path or resolve_model_path(cfg.model)
-    log(start_line(path, method.describe(cfg.method, precision_name(load_dtype)), precision,
-                   autocast=method.KEEP_FP32_MASTER, given=cfg.model.name_or_path))
+    log(
+        start_line(
+            path,
+            method.describe(cfg.method, precision_name(load_dtype)),
+            precision,
+            autocast=method.KEEP_FP32_MASTER,
+            given=cfg.model.name_or_path,
+        )
+    )
     model = load_model(cfg.model, torch_dtype=load_dtype, path=path, **kwargs)
     model.config.use_cache = False  # training: no KV cache (needed for packed masks and checkpointing)
     new_ids = tokenizer.convert_tokens_to_ids(list(added_tokens)) if added_tokens else []
@@ -170,8 +188,10 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
         set_generation_stops(model, tokenizer, stop_strings)
     model = method.apply(model, cfg.method, cfg.trainer, new_token_ids=new_ids)
     trainable, total = count_parameters(model)
-    log(f"tune: method={cfg.method.name}: trainable parameters {trainable:,} of {total:,} "
-        f"({100 * trainable / max(total, 1):.2f}%)")
+    log(
+        f"tune: method={cfg.method.name}: trainable parameters {trainable:,} of {total:,} "
+        f"({100 * trainable / max(total, 1):.2f}%)"
+    )
     return model
 
 
@@ -181,8 +201,10 @@ def start_line(path: str, weights: str, precision: str, autocast: bool, given: s
     from ..models.load import checkpoint_dtype, describe_source
 
     compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and autocast else "")
-    return (f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
-            f"{weights}; {compute}")
+    return (
+        f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
+        f"{weights}; {compute}"
+    )
 
 
 def parameter_checksum(model) -> str:
@@ -232,21 +254,24 @@ def add_template_tokens(cfg, tokenizer, renderer) -> list[str]:
     added = add_control_tokens(tokenizer, renderer.control_tokens, cfg.template.name, cfg.template.add_missing_tokens)
     if added:
         get_method(cfg.method.name).check_new_tokens(cfg, added)
-        log(f"tune: template={cfg.template.name}: added {len(added)} control tokens the tokenizer lacked "
-            f"({', '.join(added)}); their embedding rows train with the model")
+        log(
+            f"tune: template={cfg.template.name}: added {len(added)} control tokens the tokenizer lacked "
+            f"({', '.join(added)}); their embedding rows train with the model"
+        )
     return added
 
 
 @dataclass
 class Setup:
     """What every later step needs: the model's folder, precision, output folder and TrainingArguments."""
+
     model_path: str
     precision: str
     output_dir: str
     args: Any
-    resume_from: str | None = None   # the checkpoint-N folder to resume from
-    lock: Any = None                 # the output folder's lock, held while this process lives
-    created_dir: bool = False        # this run made the output folder (removed again if the start fails)
+    resume_from: str | None = None  # the checkpoint-N folder to resume from
+    lock: Any = None  # the output folder's lock, held while this process lives
+    created_dir: bool = False  # this run made the output folder (removed again if the start fails)
 
 
 @dataclass
@@ -267,9 +292,11 @@ def setup(cfg) -> Setup:
 
     check_compatibility(cfg)
     if cfg.model.name_or_path in (None, "tiny") and get_method(cfg.method.name).ADAPTER:
-        log(f"tune: method={cfg.method.name} on the embedded tiny model: it starts from random weights, which an "
+        log(
+            f"tune: method={cfg.method.name} on the embedded tiny model: it starts from random weights, which an "
             "adapter cannot teach (the loss will barely move); use method=full (as recipe=demo does) or a pretrained "
-            "model.name_or_path")
+            "model.name_or_path"
+        )
     plan = plan_resume(cfg.trainer.resume, cfg.trainer.output_dir, cfg.run_name)
     check_resume_safety(cfg, plan.checkpoint)
     model_path = resolve_model_path(cfg.model)
@@ -280,13 +307,16 @@ def setup(cfg) -> Setup:
     args.output_dir = output_dir = rank_zero_value(output_dir)
     state = args.distributed_state
     threads = set_threads(cfg.trainer.threads)
-    log(f"distributed: world_size={state.num_processes} backend={state.backend or 'none'} "
+    log(
+        f"distributed: world_size={state.num_processes} backend={state.backend or 'none'} "
         f"type={state.distributed_type.value if hasattr(state.distributed_type, 'value') else state.distributed_type} "
-        f"threads={threads} per process")
+        f"threads={threads} per process"
+    )
     if cfg.deepspeed.name != "none":
         # ZeRO-3 builds the model inside deepspeed.zero.Init, which reads the world size from DeepSpeed's own
         # comm layer: hand it the process group accelerate already made (on CPU it would otherwise see 1).
         import deepspeed
+
         deepspeed.init_distributed(dist_backend=state.backend or ("nccl" if _cuda() else "gloo"))
     set_seed(cfg.trainer.seed)
     lock, created = None, not os.path.exists(output_dir)
@@ -295,8 +325,10 @@ def setup(cfg) -> Setup:
         if occupied and str(cfg.trainer.resume).lower() == "auto" and not RunDir(output_dir).holds_finished_run():
             occupied = None  # resume=auto on a run killed before its first complete checkpoint: start it over
         if occupied:
-            raise ConfigError(f"trainer.output_dir: {output_dir!r} already holds {occupied}; choose another "
-                              f"trainer.output_dir, or trainer.resume={output_dir} to continue it")
+            raise ConfigError(
+                f"trainer.output_dir: {output_dir!r} already holds {occupied}; choose another "
+                f"trainer.output_dir, or trainer.resume={output_dir} to continue it"
+            )
         lock = lock_output_dir(output_dir)
         if plan.checkpoint:
             for line in compare_resumed_config(cfg, output_dir):
@@ -335,11 +367,20 @@ def train_model(cfg, s: Setup, data: TrainData, model):
     metrics_path = RunDir(s.output_dir).metrics
     # TuneTrainer computes the loss itself; compute_loss_func still tells transformers versions without
     # loss_is_scaled_for_ga that the loss is already normalised over the step
-    trainer = TuneTrainer(model=model, args=s.args, train_dataset=data.train, eval_dataset=data.eval,
-                          data_collator=data.collator, processing_class=data.tokenizer, compute_loss_func=causal_lm_loss,
-                          callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback(cfg.trainer.save_total_limit)],
-                          loss_chunk_tokens=cfg.trainer.loss_chunk_tokens, group_by_length=cfg.data.group_by_length,
-                          peak_tflops=cfg.trainer.peak_tflops, compute_dtype=compute_dtype(s.precision))
+    trainer = TuneTrainer(
+        model=model,
+        args=s.args,
+        train_dataset=data.train,
+        eval_dataset=data.eval,
+        data_collator=data.collator,
+        processing_class=data.tokenizer,
+        compute_loss_func=causal_lm_loss,
+        callbacks=[MetricsFileCallback(metrics_path), CheckpointMarkerCallback(cfg.trainer.save_total_limit)],
+        loss_chunk_tokens=cfg.trainer.loss_chunk_tokens,
+        group_by_length=cfg.data.group_by_length,
+        peak_tflops=cfg.trainer.peak_tflops,
+        compute_dtype=compute_dtype(s.precision),
+    )
     if is_main_process():
         _trim_metrics(metrics_path, step_of(s.resume_from))
     metrics = dict(trainer.train(resume_from_checkpoint=s.resume_from).metrics)
@@ -392,7 +433,7 @@ def resolve_memory(cfg, s: Setup, data: TrainData):
     says the estimate and the choice. ConfigError (one line, settings that fit) when nothing fits."""
     import torch
 
-    from .memory import (RunShape, frozen_bytes_per_parameter, model_facts, optimizer_bytes, plan_memory)
+    from .memory import RunShape, frozen_bytes_per_parameter, model_facts, optimizer_bytes, plan_memory
     from ..data.batching import example_lengths
 
     t, method = cfg.trainer, get_method(cfg.method.name)
@@ -402,21 +443,40 @@ def resolve_memory(cfg, s: Setup, data: TrainData):
         raise
     except Exception as err:  # a model the meta-device count cannot build: train as asked, without an estimate
         on = t.gradient_checkpointing is True
-        _decide_checkpointing(t, s, on, f"tune: memory: no estimate for this model ({type(err).__name__}: "
-                                        f"{str(err).splitlines()[0][:120]}); activation checkpointing "
-                                        f"{'on' if on else 'off'}")
+        _decide_checkpointing(
+            t,
+            s,
+            on,
+            f"tune: memory: no estimate for this model ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:120]}); activation checkpointing "
+            f"{'on' if on else 'off'}",
+        )
         return None
     seq = cfg.data.max_length if cfg.data.streaming else max(example_lengths(data.train), default=1)
     held = 4 if method.KEEP_FP32_MASTER or s.precision == "fp32" else 2
     four_bit = method.quantization_bits(cfg.method) == 4
     ds = _as_dict(cfg.deepspeed.config) if cfg.deepspeed.name != "none" else {}
-    shape = RunShape(micro_batch=t.per_device_train_batch_size, seq_len=seq, accumulation=t.gradient_accumulation_steps,
-                     checkpointing=False, frozen_bytes=frozen_bytes_per_parameter(facts, held, four_bit),
-                     act_bytes=4 if s.precision == "fp32" else 2, optimizer_bytes=optimizer_bytes(t.optim),
-                     zero_stage=int((ds.get("zero_optimization") or {}).get("stage", 0) or 0),
-                     world_size=max(s.args.world_size, 1), four_bit=four_bit)
-    plan = plan_memory(facts, shape, t.gradient_checkpointing, method.CHECKPOINTING, t,
-                       int(os.environ.get("LOCAL_WORLD_SIZE", 1)), torch.cuda.is_available())
+    shape = RunShape(
+        micro_batch=t.per_device_train_batch_size,
+        seq_len=seq,
+        accumulation=t.gradient_accumulation_steps,
+        checkpointing=False,
+        frozen_bytes=frozen_bytes_per_parameter(facts, held, four_bit),
+        act_bytes=4 if s.precision == "fp32" else 2,
+        optimizer_bytes=optimizer_bytes(t.optim),
+        zero_stage=int((ds.get("zero_optimization") or {}).get("stage", 0) or 0),
+        world_size=max(s.args.world_size, 1),
+        four_bit=four_bit,
+    )
+    plan = plan_memory(
+        facts,
+        shape,
+        t.gradient_checkpointing,
+        method.CHECKPOINTING,
+        t,
+        int(os.environ.get("LOCAL_WORLD_SIZE", 1)),
+        torch.cuda.is_available(),
+    )
     _decide_checkpointing(t, s, plan.checkpointing, plan.line)
     return plan
 
@@ -440,7 +500,9 @@ def run_training(cfg) -> TrainResult:
     try:
         data = prepare_data(cfg, s.model_path)
         memory = resolve_memory(cfg, s, data)
-        model = build_model(cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path, data.renderer.stop_strings)
+        model = build_model(
+            cfg, s.precision, data.tokenizer, data.added_tokens, s.model_path, data.renderer.stop_strings
+        )
     except BaseException:
         _remove_if_unused(s)
         raise

@@ -60,18 +60,24 @@ class TuneTrainer(Trainer):
     def save_model(self, output_dir=None, _internal_call=False):
         """As Trainer does (checkpoints too), plus generation_config.json where the model's own save skips it: a
         peft adapter folder. transformers takes an adapter's generation config from the base model, whose eos is
-        not the template's end of turn; the adapter folder carries the right one for GenerationConfig.from_pretrained."""
+        not the template's end of turn; the adapter folder carries the right one for
+        GenerationConfig.from_pretrained."""
         super().save_model(output_dir, _internal_call)
         folder = output_dir or self.args.output_dir
         config = getattr(self.accelerator.unwrap_model(self.model), "generation_config", None)
-        if (self.is_world_process_zero() and config is not None and os.path.isdir(folder)
-                and not os.path.exists(os.path.join(folder, "generation_config.json"))):
+        if (
+            self.is_world_process_zero()
+            and config is not None
+            and os.path.isdir(folder)
+            and not os.path.exists(os.path.join(folder, "generation_config.json"))
+        ):
             config.save_pretrained(folder)
 
     # -- logging ---------------------------------------------------------------------------------------
     def _ensure_peak(self) -> None:
         if self.meter.peak_flops is None and self.peak_source == "cpu":
             import torch
+
             self.meter.peak_flops = cpu_peak_flops(self.compute_dtype or torch.float32)
             self.peak_source = "measured CPU matmul peak (cached)"
 
@@ -83,8 +89,11 @@ class TuneTrainer(Trainer):
     def log(self, logs: dict, *args, **kwargs) -> None:
         if "loss" in logs and "eval_loss" not in logs:  # a training row (every rank logs at the same steps)
             self._ensure_peak()
-            logs = {**logs, **self._throughput(self.meter.fields(reduce=self._sum_over_ranks)),
-                    "peak_memory_gb": round(peak_bytes() / GIB, 3)}
+            logs = {
+                **logs,
+                **self._throughput(self.meter.fields(reduce=self._sum_over_ranks)),
+                "peak_memory_gb": round(peak_bytes() / GIB, 3),
+            }
         super().log(logs, *args, **kwargs)
 
     def _throughput(self, fields: dict) -> dict:
@@ -98,5 +107,8 @@ class TuneTrainer(Trainer):
         return self.accelerator.reduce(counts.to(self.accelerator.device), reduction="sum").cpu()
 
     def throughput_summary(self) -> dict:
-        return {**self._throughput(self.meter.summary()), "peak_memory_gb": round(peak_bytes() / GIB, 3),
-                "memory_before_training_gb": round(getattr(self, "memory_before_training", 0) / GIB, 3)}
+        return {
+            **self._throughput(self.meter.summary()),
+            "peak_memory_gb": round(peak_bytes() / GIB, 3),
+            "memory_before_training_gb": round(getattr(self, "memory_before_training", 0) / GIB, 3),
+        }

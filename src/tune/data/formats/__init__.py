@@ -38,7 +38,7 @@ def get_format(name: str) -> ModuleType:
         raise ConfigError(f"data.format: unknown format {name!r} (valid: auto, {', '.join(sorted(FORMATS))})") from None
 
 
-def detect_format(records: list[dict]) -> str | None:
+def detect_format(records: list) -> str | None:
     """The format most of the first records match, or None."""
     votes: dict[str, int] = {}
     for rec in records:
@@ -48,7 +48,7 @@ def detect_format(records: list[dict]) -> str | None:
             if FORMATS[name].detect(rec):
                 votes[name] = votes.get(name, 0) + 1
                 break
-    return max(votes, key=votes.get) if votes else None
+    return max(votes, key=lambda name: votes[name]) if votes else None
 
 
 # Keys that carry no conversation text: leaving them unread loses nothing.

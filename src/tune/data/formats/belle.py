@@ -14,13 +14,14 @@ _TAG = re.compile(r"(?:^|\n)[ \t]*(Human|Assistant)[ \t]*[:：]", re.IGNORECASE)
 FIELDS = {"instruction", "input", "output", "system", "history"}
 
 def split_turns(text: str) -> list[Message]:
-    """'Human: a\\nAssistant: b\\nHuman: c\\nAssistant:' -> [user a, assistant b, user c]; text without tags -> [user text]."""
+    """'Human: a\\nAssistant: b\\nHuman: c\\nAssistant:' -> [user a, assistant b, user c]; text without tags ->
+    [user text]."""
     tags = list(_TAG.finditer(text))
     if not tags or tags[0].group(1).lower() != "human":
         return [Message("user", text)]
     out = []
     for tag, nxt in zip(tags, tags[1:] + [None]):
-        body = text[tag.end(): nxt.start() if nxt else len(text)].strip()
+        body = text[tag.end() : nxt.start() if nxt else len(text)].strip()
         out.append(Message("user" if tag.group(1).lower() == "human" else "assistant", body))
     return out
 

@@ -24,7 +24,11 @@ def _content(value, where: str) -> str:
                     raise InvalidConversation(f"{where}.content[{j}]", "text part without text")
                 parts.append(text)
             else:
-                raise InvalidConversation(f"{where}.content[{j}]", f"unsupported part type {part.get('type') if isinstance(part, dict) else type(part).__name__!r} (text only)")
+                raise InvalidConversation(
+                    f"{where}.content[{j}]",
+                    f"unsupported part type "
+                    f"{part.get('type') if isinstance(part, dict) else type(part).__name__!r} (text only)",
+                )
         return "".join(parts)
     raise InvalidConversation(f"{where}.content", f"expected text or a list of parts, got {type(value).__name__}")
 
