@@ -14,6 +14,7 @@ EXTRAS = {
     "eval": ("nltk", "rouge_chinese"),          # tune eval's BLEU-4 and ROUGE
     "prep": ("markdownify", "bs4"),             # data_prep's ShareGPT HTML cleaning
 }
+BITSANDBYTES = "qlora"  # the extra that brings bitsandbytes (named after its main user; 8-bit optimisers need it too)
 
 
 def missing(extra: str) -> list[str]:

@@ -2,12 +2,12 @@
 workaround it needs."""
 from __future__ import annotations
 
-from ..extras import require
+from ..extras import BITSANDBYTES, require
 
 
 def quantized_base(method: str, bits: int, compute_dtype, quant_type: str = "nf4", double_quant: bool = True) -> dict:
     """from_pretrained kwargs for a bitsandbytes 4- or 8-bit base."""
-    require("qlora", f"method={method} with a {bits}-bit base")
+    require(BITSANDBYTES, f"method={method} with a {bits}-bit base")
     from transformers import BitsAndBytesConfig
 
     if bits == 8:

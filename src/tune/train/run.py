@@ -15,7 +15,7 @@ from ..data.prepare import prepare
 from ..data.templates import get_template, to_jinja
 from ..data.tokenizer_template import own_template_difference
 from ..errors import ConfigError
-from ..extras import require
+from ..extras import BITSANDBYTES, require
 from ..loss import causal_lm_loss, perplexity
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
@@ -115,7 +115,7 @@ def check_compatibility(cfg) -> None:
     if cfg.deepspeed.name != "none":
         require("deepspeed", f"deepspeed={cfg.deepspeed.name}")
     if "8bit" in cfg.trainer.optim:
-        require("qlora", f"trainer.optim={cfg.trainer.optim}")
+        require(BITSANDBYTES, f"trainer.optim={cfg.trainer.optim}")
     if cfg.deepspeed.name != "none" and "LOCAL_RANK" not in os.environ:
         # without a launcher DeepSpeed looks for MPI to find its ranks and fails with an import error
         raise ConfigError(f"deepspeed={cfg.deepspeed.name}: needs a launcher that starts the ranks (accelerate launch "
