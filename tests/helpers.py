@@ -1,6 +1,7 @@
 """Helpers shared by the tests: what one data preparation ends in, compared between a cache miss and a hit."""
 from __future__ import annotations
 
+import json
 import os
 
 from tune import compose
@@ -53,3 +54,23 @@ def run_tune(*args, cwd=None, env=None, stdin: str | None = None, timeout: int =
 
 def last_line(stderr: str) -> str:
     return stderr.strip().splitlines()[-1] if stderr.strip() else ""
+
+
+def jsonl_text(rows) -> str:
+    """JSON Lines of ``rows``: each a mapping (serialised) or a line already written (kept as it is, broken or not)."""
+    return "".join((row if isinstance(row, str) else json.dumps(row, ensure_ascii=False)) + "\n" for row in rows)
+
+
+def write_jsonl(path, rows):
+    """Write ``rows`` (see jsonl_text) to ``path`` (a pathlib.Path) and return it."""
+    path.write_text(jsonl_text(rows), encoding="utf-8")
+    return path
+
+
+def metrics_rows(run_dir, key: str | None = None) -> list[dict]:
+    """The rows of a run's metrics.jsonl (only those holding ``key`` when given)."""
+    from tune.rundir import RunDir
+
+    with open(RunDir(str(run_dir)).metrics, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [row for row in rows if key is None or key in row]

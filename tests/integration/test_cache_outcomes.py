@@ -1,12 +1,11 @@
 """A cache hit ends exactly as the miss did, for every outcome the data layer can have, none included: the same
 error line and exit status, the same printed summary, the same rows. Each case runs twice in a fresh cache
 folder (a miss, then a hit where an entry was written); an entry that would hold no example is never written."""
-import json
 import os
 
 import pytest
 
-from tests.helpers import CACHE_LINE, prepared_outcome, run_tune, same_outcome
+from tests.helpers import CACHE_LINE, jsonl_text, prepared_outcome, run_tune, same_outcome
 
 GOOD = [{"instruction": "Name a colour.", "output": "Blue."}, {"instruction": "Add 2 and 3.", "output": "5"},
         {"instruction": "What colour is snow?", "output": "Snow is white."},
@@ -20,29 +19,25 @@ INVALID_ALPACA = [
 ]  # auto reads alpaca
 
 
-def jsonl(*lines):
-    return "\n".join(lines) + "\n"
-
-
 CASES = {  # name: (file name, content, overrides)
     "empty file": ("d.json", "", ["data.format=alpaca"]),
     "empty array": ("d.json", "[]", ["data.format=alpaca"]),
-    "every record invalid, skip": ("d.jsonl", jsonl(*INVALID), ["data.format=alpaca", "data.on_error=skip"]),
-    "every record invalid, raise": ("d.jsonl", jsonl(*INVALID), ["data.format=alpaca"]),
-    "normal": ("d.jsonl", jsonl(*map(json.dumps, GOOD)), ["data.format=alpaca", "data.val_size=1"]),
+    "every record invalid, skip": ("d.jsonl", jsonl_text(INVALID), ["data.format=alpaca", "data.on_error=skip"]),
+    "every record invalid, raise": ("d.jsonl", jsonl_text(INVALID), ["data.format=alpaca"]),
+    "normal": ("d.jsonl", jsonl_text(GOOD), ["data.format=alpaca", "data.val_size=1"]),
     "skips, truncations, auto-detected, packed": (
         "d.jsonl",
-        jsonl(*map(json.dumps, GOOD), *INVALID_ALPACA, json.dumps(LONG)),
+        jsonl_text([*GOOD, *INVALID_ALPACA, LONG]),
         ["data.on_error=skip", "data.max_length=48", "data.packing=true", "data.group_by_length=false"],
     ),
     "streaming": (
         "d.jsonl",
-        jsonl(*map(json.dumps, GOOD), *INVALID[:2]),
+        jsonl_text([*GOOD, *INVALID[:2]]),
         ["data.format=alpaca", "data.on_error=skip", "data.streaming=true"],
     ),
     "streaming, nothing usable": (
         "d.jsonl",
-        jsonl(*INVALID[:2]),
+        jsonl_text(INVALID[:2]),
         ["data.format=alpaca", "data.on_error=skip", "data.streaming=true"],
     ),
 }
@@ -79,7 +74,7 @@ def test_a_hit_ends_as_the_miss_did(case, tokenizer, tmp_path):
     "command,content,extra",
     [
         ("train", "[]", []),
-        ("preview", jsonl(*INVALID), ["data.on_error=skip"]),
+        ("preview", jsonl_text(INVALID), ["data.on_error=skip"]),
     ],
 )
 def test_a_failed_command_fails_the_same_way_again(command, content, extra, tmp_path):

@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 
+from tests.helpers import metrics_rows
 from tune import compose, export, train
 
 METHODS = {
@@ -37,7 +38,7 @@ def run(method, model_dir, out):
                          f"trainer.output_dir={out}", "trainer.report_to=[]", "trainer.save_steps=1000",
                          "data.cache=false"] + METHODS[method])
     result = train(cfg)
-    rows = [json.loads(line) for line in open(os.path.join(result.output_dir, "metrics.jsonl"))]
+    rows = metrics_rows(result.output_dir)
     return result, [r["loss"] for r in rows if "loss" in r]
 
 

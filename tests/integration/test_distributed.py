@@ -1,12 +1,13 @@
 """Two processes on CPU (gloo) under `accelerate launch --multi_gpu`: DDP, ZeRO-2 and ZeRO-3 train, ranks
 agree, the saved result reloads in one process, and 2 x micro-batch 2 follows 1 x micro-batch 4."""
-import json
 import os
 import subprocess
 import sys
 
 import pytest
 import torch
+
+from tests.helpers import metrics_rows
 
 pytestmark = pytest.mark.slow  # several processes per test
 
@@ -44,7 +45,7 @@ def launch(out, *args, processes=2, extensions=None, **env_extra):
 
 
 def losses(out):
-    return [json.loads(line)["loss"] for line in open(os.path.join(out, "metrics.jsonl")) if '"loss"' in line]
+    return [row["loss"] for row in metrics_rows(out, "loss")]
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,10 @@
 """tune eval and tune generate on a trained tiny model, through the CLI."""
 import json
-import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import shared
+from tests.helpers import run_tune
 from tune import compose, train
 
 
@@ -18,9 +17,16 @@ def trained_dir(tmp_path_factory):
 
 def test_eval_writes_metrics_and_predictions(trained_dir, tmp_path):
     data = shared("belle_eval/eval_set.json")
-    r = subprocess.run([sys.executable, "-m", "tune", "eval", f"checkpoint={trained_dir}", f"data.path={data}",
-                        "data.on_error=skip", "eval.limit=6", "max_new_tokens=8", f"eval.out={tmp_path}"],
-                       capture_output=True, text=True, timeout=600)
+    r = run_tune(
+        "eval",
+        f"checkpoint={trained_dir}",
+        f"data.path={data}",
+        "data.on_error=skip",
+        "eval.limit=6",
+        "max_new_tokens=8",
+        f"eval.out={tmp_path}",
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.loads((tmp_path / "eval_metrics.json").read_text())
     for key in ("loss", "perplexity", "rouge-1", "rouge-2", "rouge-l", "bleu-4"):
@@ -33,11 +39,14 @@ def test_eval_writes_metrics_and_predictions(trained_dir, tmp_path):
 
 def test_generate_batch_file(trained_dir, tmp_path):
     inp = tmp_path / "in.jsonl"
-    inp.write_text('{"prompt": "What is 3 plus 5?"}\n{"instruction": "天空是什么颜色？", "input": ""}\n'
-                   '{"messages": [{"role": "user", "content": "What colour is snow?"}]}\n')
+    inp.write_text(
+        '{"prompt": "What is 3 plus 5?"}\n{"instruction": "天空是什么颜色？", "input": ""}\n'
+        '{"messages": [{"role": "user", "content": "What colour is snow?"}]}\n'
+    )
     out = tmp_path / "out.jsonl"
-    r = subprocess.run([sys.executable, "-m", "tune", "generate", f"checkpoint={trained_dir}", f"input={inp}",
-                        f"out={out}", "max_new_tokens=12"], capture_output=True, text=True, timeout=600)
+    r = run_tune(
+        "generate", f"checkpoint={trained_dir}", f"input={inp}", f"out={out}", "max_new_tokens=12", timeout=600
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     # the file's answers, in the input's order, are what the Python API answers for the same conversations
@@ -53,11 +62,11 @@ def test_generate_batch_file(trained_dir, tmp_path):
 
 
 def test_chat_multi_turn_reset_exit(trained_dir):
-    r = subprocess.run(
-        [sys.executable, "-m", "tune", "chat", f"checkpoint={trained_dir}", "max_new_tokens=8"],
-        input="What is 2 plus 2?\nAnd 3 more?\n/reset\nHi\n/exit\n",
-        capture_output=True,
-        text=True,
+    r = run_tune(
+        "chat",
+        f"checkpoint={trained_dir}",
+        "max_new_tokens=8",
+        stdin="What is 2 plus 2?\nAnd 3 more?\n/reset\nHi\n/exit\n",
         timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
@@ -86,40 +95,26 @@ def test_eval_reads_new_records_as_the_run_read_its_own(tmp_path):
         )
     )
     out = tmp_path / "eval"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tune",
-            "eval",
-            f"checkpoint={run}",
-            f"data.path={path}",
-            "eval.limit=2",
-            "max_new_tokens=4",
-            f"eval.out={out}",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_tune(
+        "eval",
+        f"checkpoint={run}",
+        f"data.path={path}",
+        "eval.limit=2",
+        "max_new_tokens=4",
+        f"eval.out={out}",
         timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "the run's data settings apply" in r.stderr and "columns=" in r.stderr
     metrics = json.loads((out / "eval_metrics.json").read_text())
     assert metrics["examples"] == 12
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tune",
-            "eval",
-            f"checkpoint={run}",
-            f"data.path={path}",
-            "data.columns={}",
-            "eval.limit=1",
-            f"eval.out={out}",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_tune(
+        "eval",
+        f"checkpoint={run}",
+        f"data.path={path}",
+        "data.columns={}",
+        "eval.limit=1",
+        f"eval.out={out}",
         timeout=600,
     )
     assert r.returncode == 2 and "instruction" in r.stderr.strip().splitlines()[-1]  # the command line's columns win

@@ -81,3 +81,18 @@ def test_close_matches_and_named_datasets_say_where_to_get_them():
 def test_serving_commands_refuse_a_template_they_would_ignore(capsys):
     code, _, err = run(capsys, "chat", "checkpoint=/somewhere", "template=chatml")
     assert code == 2 and "uses the template the run was trained with" in err and err.count("\n") == 1
+
+
+def test_one_command_registry_drives_usage_help_and_short_spellings(capsys):
+    """`tune --help` lists the registry's commands with their lines; each command with sections answers --help
+    with those sections' fields; its own section's fields take the short spelling."""
+    from tune.cli.commands import COMMANDS
+
+    _, out, _ = run(capsys, "--help")
+    for command in COMMANDS.values():
+        assert f"  {command.name.ljust(8)}  {command.summary}" in out
+    for command in (c for c in COMMANDS.values() if c.reads):
+        code, out, _ = run(capsys, command.name, "--help")
+        assert code == 0 and all(f"  {section.split('.')[0]}." in out for section in command.reads), command.name
+    code, out, _ = run(capsys, "preview", "limit=3", "--print-config")
+    assert code == 0 and yaml.safe_load(out)["preview"]["limit"] == 3

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import prepared_outcome, same_outcome
+from tests.helpers import prepared_outcome, run_tune, same_outcome, write_jsonl
 from tune.data.dataset import Source, load_conversations
 from tune.errors import ConfigError, DataError
 from tune.infer.batch import read_prompts
@@ -25,18 +25,13 @@ def load(path, on_error="skip", fmt="alpaca"):
     return load_conversations(Source(str(path), fmt, 1.0, "utf-8", {}), on_error)
 
 
-def jsonl(path, *lines):
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize("bad,reason", [
     ('{"instruction": %s, "output": "x"}' % DEEP, "nested too deeply"),
     (DEEP, "nested too deeply"),
     ('{"instruction": "a\\ud800b", "output": "x"}', "lone UTF-16 surrogate"),
 ])
 def test_a_bad_record_is_a_counted_skip_or_one_line(tmp_path, bad, reason):
-    path = jsonl(tmp_path / "d.jsonl", json.dumps(GOOD), bad, json.dumps(GOOD))
+    path = write_jsonl(tmp_path / "d.jsonl", [GOOD, bad, GOOD])
     rows, summary = load(path)
     assert len(rows) == 2 and summary.records_read == 3
     assert sum(summary.skipped.values()) == 1 and reason in next(iter(summary.skipped))
@@ -61,10 +56,6 @@ def test_a_long_csv_field_is_data(tmp_path):
     assert len(rows) == 1 and rows[0]["messages"][0]["content"] == long
 
 
-def run_tune(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tune", *args], capture_output=True, text=True, timeout=300, cwd=cwd)
-
-
 @pytest.mark.parametrize("content,extra", [
     ("", ["data.format=alpaca"]),
     ("[]", ["data.format=alpaca"]),
@@ -87,7 +78,7 @@ def test_no_usable_example_when_streaming(tmp_path):
     from tune.data.templates import get_template
     from tune.models.load import load_tokenizer
 
-    path = jsonl(tmp_path / "d.jsonl", '{"instruction": "", "output": ""}', '{"foo": 1}')
+    path = write_jsonl(tmp_path / "d.jsonl", [{"instruction": "", "output": ""}, {"foo": 1}])
     cfg = compose(None, [f"data.path={path}", "data.format=alpaca", "data.on_error=skip", "data.streaming=true",
                          "trainer.max_steps=2"])
     tok = load_tokenizer(cfg.model)
@@ -119,7 +110,7 @@ def test_a_model_folder_without_tokenizer_or_weights_names_what_is_missing(tiny_
     ('{"prompt": "a\\udc80"}', "messages[0].content", "lone UTF-16 surrogate"),
 ])
 def test_generate_inputs_are_checked_like_training_data(tmp_path, line, field, reason):
-    path = jsonl(tmp_path / "in.jsonl", '{"prompt": "fine"}', line, '{"prompt": "also fine"}')
+    path = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "fine"}, line, {"prompt": "also fine"}])
     with pytest.raises(DataError, match=reason) as err:
         read_prompts([str(path)], "raise", Counter())
     assert err.value.line == 2 and err.value.field == field and err.value.source == str(path)
@@ -132,7 +123,7 @@ def test_generate_skips_bad_rows_and_says_how_many(tiny_dir, tmp_path):
 
     run = tmp_path / "run"
     train(compose("demo", ["trainer.max_steps=1", f"trainer.output_dir={run}", "trainer.report_to=[]"]))
-    path = jsonl(tmp_path / "in.jsonl", '{"prompt": "What colour is snow?"}', '{"messages": ["hi"]}')
+    path = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "What colour is snow?"}, {"messages": ["hi"]}])
     out = tmp_path / "out.jsonl"
     r = run_tune("generate", f"checkpoint={run}", f"input={path}", f"out={out}", "max_new_tokens=4")
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith(f"tune: {path}:2: messages[0]:")

@@ -1,10 +1,10 @@
 """Every method on the tiny model: the loss falls, frozen weights stay bit-identical, the saved result
 reloads with the same logits, and the export loads without tune with the same logits."""
-import json
 
 import pytest
 import torch
 
+from tests.helpers import metrics_rows
 from tune import compose, train
 
 METHODS = {
@@ -48,7 +48,7 @@ def logits(model, tokenizer):
 
 def test_loss_falls(trained):
     name, result = trained
-    rows = [json.loads(line) for line in open(f"{result.output_dir}/metrics.jsonl")]
+    rows = metrics_rows(result.output_dir)
     losses = [r["loss"] for r in rows if "loss" in r]
     assert len(losses) >= 30 and all(set(r) >= {"step", "learning_rate"} for r in rows if "loss" in r)
     last = sum(losses[-5:]) / 5

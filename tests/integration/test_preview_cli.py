@@ -1,18 +1,10 @@
 """`tune preview` as an outside checker uses it: JSONL contract, summary on stderr, one-line errors."""
 import json
-import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import shared
-
-PY = [sys.executable, "-m", "tune"]
-
-
-def run(*args, **kw):
-    return subprocess.run(PY + list(args), capture_output=True, text=True, timeout=300, **kw)
-
+from tests.helpers import run_tune
 
 @pytest.mark.parametrize("rel,fmt,template", [
     ("sharegpt/dummy_conversation.json", "sharegpt", "vicuna_v1.1"),
@@ -21,7 +13,7 @@ def run(*args, **kw):
 ])
 def test_preview_jsonl_contract(rel, fmt, template, tmp_path):
     out = tmp_path / "p.jsonl"
-    r = run("preview", f"data.path={shared(rel)}", f"data.format={fmt}", f"template={template}",
+    r = run_tune("preview", f"data.path={shared(rel)}", f"data.format={fmt}", f"template={template}",
             "data.max_length=128", "preview.limit=50", f"preview.out={out}")
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -43,7 +35,7 @@ def test_preview_jsonl_contract(rel, fmt, template, tmp_path):
 def test_preview_text_view_brackets_labels(tmp_path):
     data = tmp_path / "d.json"
     data.write_text(json.dumps([{"instruction": "Say hi", "input": "", "output": "hi"}]))
-    r = run("preview", f"data.path={data}", "template=vicuna_v1.1", "preview.format=text")
+    r = run_tune("preview", f"data.path={data}", "template=vicuna_v1.1", "preview.format=text")
     assert r.returncode == 0, r.stderr
     assert "ASSISTANT:[[ hi</s>]]" in r.stdout  # the space before an answer is part of it
 
@@ -51,27 +43,27 @@ def test_preview_text_view_brackets_labels(tmp_path):
 def test_bad_record_one_line_error_and_exit_code(tmp_path):
     data = tmp_path / "bad.jsonl"
     data.write_text('{"instruction": "a", "output": "b"}\n{"instruction": "c", "outptu": "d"}\n')
-    r = run("preview", f"data.path={data}", "data.format=alpaca")
+    r = run_tune("preview", f"data.path={data}", "data.format=alpaca")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1] == f"tune: {data}:2: output: missing"
 
 
 def test_unknown_template_lists_valid_names():
-    r = run("preview", "template=nope")
+    r = run_tune("preview", "template=nope")
     assert r.returncode == 2
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("tune: template=nope: unknown template (valid: ") and "vicuna_v1.1" in last
 
 
 def test_misspelt_key_names_the_key():
-    r = run("preview", "data.max_lenght=5")
+    r = run_tune("preview", "data.max_lenght=5")
     assert r.returncode == 2
     last = r.stderr.strip().splitlines()[-1]
     assert "data.max_lenght" in last and "max_length" in last
 
 
 def test_missing_file():
-    r = run("preview", "data.path=/no/such/file.json")
+    r = run_tune("preview", "data.path=/no/such/file.json")
     assert r.returncode == 2 and "no such file" in r.stderr.strip().splitlines()[-1]
 
 
@@ -80,8 +72,8 @@ def test_streaming_preview_matches_in_memory(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     common = ["preview", f"data.path={src}", "data.format=huatuo", "template=huatuo", "data.max_length=96",
               "preview.limit=40"]
-    ra = run(*common, f"preview.out={a}")
-    rb = run(*common, f"preview.out={b}", "data.streaming=true")
+    ra = run_tune(*common, f"preview.out={a}")
+    rb = run_tune(*common, f"preview.out={b}", "data.streaming=true")
     assert ra.returncode == 0 and rb.returncode == 0, rb.stderr
     assert a.read_text() == b.read_text()
 
@@ -103,7 +95,7 @@ def test_packed_preview_shows_the_rows_training_gets(tmp_path):
         "data.packing=true",
     ]
     out = tmp_path / "p.jsonl"
-    r = run("preview", *args, f"preview.out={out}")
+    r = run_tune("preview", *args, f"preview.out={out}")
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     tok = AutoTokenizer.from_pretrained(tiny_model_dir())

@@ -2,8 +2,8 @@
 from the libraries underneath (bitsandbytes' kernels note, DeepSpeed's accelerator line, FutureWarnings,
 dataset-saving bars); debug=true shows everything."""
 import re
-import subprocess
-import sys
+
+from tests.helpers import run_tune
 
 BAR = re.compile(r"(\d+%\|)|(it/s\])|(s/it\])|(examples/s\])|^\s*(\x1b\[A)*\s*$")
 
@@ -15,21 +15,14 @@ def foreign_lines(stderr: str) -> list[str]:
 
 def test_train_and_export_print_only_tune_lines(tmp_path):
     run = tmp_path / "run"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tune",
-            "train",
-            "recipe=demo",
-            "trainer.max_steps=3",
-            "trainer.logging_steps=1",
-            f"trainer.output_dir={run}",
-            "data.cache=false",
-            "trainer.threads=1",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_tune(
+        "train",
+        "recipe=demo",
+        "trainer.max_steps=3",
+        "trainer.logging_steps=1",
+        f"trainer.output_dir={run}",
+        "data.cache=false",
+        "trainer.threads=1",
         timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
@@ -44,12 +37,7 @@ def test_train_and_export_print_only_tune_lines(tmp_path):
         line.startswith("tune:") and "\r" not in line and "\x1b" not in line for line in tune_lines
     ), tune_lines
     assert "Loading weights" not in r.stderr and "Writing model shards" not in r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "tune", "export", f"checkpoint={run}", f"out={tmp_path / 'export'}"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    r = run_tune("export", f"checkpoint={run}", f"out={tmp_path / 'export'}", timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert foreign_lines(r.stderr + r.stdout) == [], r.stderr[-3000:]
 
@@ -57,19 +45,12 @@ def test_train_and_export_print_only_tune_lines(tmp_path):
 def test_a_run_that_cannot_fit_stops_before_its_first_step(tmp_path):
     """trainer.memory_limit_gb below the estimate: one line with the estimate and what fits, exit 2, no run folder."""
     run = tmp_path / "run"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tune",
-            "train",
-            "recipe=demo",
-            "trainer.max_steps=1",
-            f"trainer.output_dir={run}",
-            "trainer.memory_limit_gb=0.05",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_tune(
+        "train",
+        "recipe=demo",
+        "trainer.max_steps=1",
+        f"trainer.output_dir={run}",
+        "trainer.memory_limit_gb=0.05",
         timeout=600,
     )
     assert r.returncode == 2, r.stderr[-2000:]

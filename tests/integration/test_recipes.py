@@ -1,11 +1,10 @@
 """Every recipe runs as written plus the small overrides CI uses, and documents itself."""
 import json
-import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import REPO, shared
+from tests.helpers import run_tune
 from tune.config import group_options
 
 SAMPLES = {  # recipe -> (real sample, format)
@@ -31,24 +30,16 @@ def test_every_recipe_has_a_sample_here():
 def test_recipe_small_run(recipe, tmp_path):
     rel, fmt = SAMPLES[recipe]
     data = [f"data.path={shared(rel)}", f"data.format={fmt}", "data.on_error=skip"] if rel else []
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tune",
-            "train",
-            f"recipe={recipe}",
-            "model=tiny",
-            *data,
-            # 5 smoke steps in random order: length grouping would put the longest global batch first
-            "deepspeed=none",
-            "trainer.max_steps=5",
-            "data.group_by_length=false",
-            f"trainer.output_dir={tmp_path}",
-            "trainer.report_to=[]",
-        ],
-        capture_output=True,
-        text=True,
+    r = run_tune(
+        "train",
+        f"recipe={recipe}",
+        "model=tiny",
+        *data,
+        "deepspeed=none",
+        "trainer.max_steps=5",
+        "data.group_by_length=false",
+        f"trainer.output_dir={tmp_path}",
+        "trainer.report_to=[]",
         timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]

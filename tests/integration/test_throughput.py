@@ -1,11 +1,11 @@
 """What the log rows claim: real tokens, padding and squared lengths counted the same for padded and packed
 batches, FLOPs from the config equal to the model's own weight count, and MFU/tokens/s in metrics.jsonl and the
 final line."""
-import json
 import re
 
 import torch
 
+from tests.helpers import metrics_rows
 from tune import compose, train
 from tune.data.collate import PackedCollator, PaddingCollator
 from tune.data.packing import pack_examples
@@ -44,7 +44,7 @@ def test_log_rows_and_final_line_carry_tokens_per_second_and_mfu(tmp_path, capsy
     cfg = compose(None, ["trainer.report_to=[]", "trainer.max_steps=4", "trainer.logging_steps=2",
                          f"trainer.output_dir={tmp_path}", "trainer.save_steps=1000", "trainer.peak_tflops=0.5"])
     result = train(cfg)
-    rows = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+    rows = metrics_rows(tmp_path)
     logged = [r for r in rows if "loss" in r]
     assert logged and all(isinstance(r["mfu"], float) and 0 < r["mfu"] < 1 for r in logged)
     assert all(r["tokens_per_second"] > 0 and 0 <= r["padding_fraction"] < 1 for r in logged)

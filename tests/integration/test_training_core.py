@@ -10,6 +10,7 @@ import time
 import pytest
 import torch
 
+from tests.helpers import metrics_rows, run_tune
 from tune import compose, train
 from tune.errors import ConfigError, DataError
 
@@ -149,7 +150,7 @@ def _train_cmd(out, *extra):
 
 
 def _final_loss(out):
-    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    rows = metrics_rows(out)
     return [r["loss"] for r in rows if "loss" in r and r["step"] == 12][-1]
 
 
@@ -258,12 +259,7 @@ def test_notebook_api_twice_no_chdir_no_argv(tmp_path, monkeypatch):
     ],
 )
 def test_errors_are_one_line_with_exit_2(args, needle, tmp_path):
-    r = subprocess.run(
-        [sys.executable, "-m", "tune", "train", f"trainer.output_dir={tmp_path}", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = run_tune("train", f"trainer.output_dir={tmp_path}", *args, timeout=300)
     assert r.returncode == 2, r.stderr[-1000:]
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("tune: ") and needle in last, last
@@ -340,7 +336,7 @@ def test_packed_training_learns(tmp_path):
             ],
         )
     )
-    rows = [json.loads(line) for line in open(os.path.join(result.output_dir, "metrics.jsonl"))]
+    rows = metrics_rows(result.output_dir)
     losses = [r["loss"] for r in rows if "loss" in r]
     assert sum(losses[-3:]) / 3 < losses[0] - 1.0, losses
 

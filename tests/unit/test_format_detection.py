@@ -1,9 +1,9 @@
 """Auto-detection never picks a format that leaves record fields unread, and data.columns maps custom field
 names onto a format, so no format silently drops a field."""
-import json
 
 import pytest
 
+from tests.helpers import write_jsonl
 from tune import compose
 from tune.data.dataset import load_conversations, sources_of
 from tune.errors import DataError
@@ -13,9 +13,7 @@ GPTEACHER = [{"instruction": f"Translate to French: {w}", "input": f"context {i}
 
 
 def write(tmp_path, rows, name="d.jsonl"):
-    path = tmp_path / name
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_jsonl(tmp_path / name, rows)
 
 
 def load(path, *overrides):
