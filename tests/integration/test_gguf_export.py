@@ -133,10 +133,13 @@ def test_an_architecture_it_does_not_write_is_named(runs, tmp_path):
         GGUF().check(meta, type("O", (), {"gguf": "f16", "llama_cpp": None})())
 
 
-def test_p_tuning_is_refused_with_one_line(tmp_path):
+def test_p_tuning_is_refused_with_one_line_before_the_base_loads(tmp_path, monkeypatch):
+    import tune.infer.load as load
+
     run = tmp_path / "run"
     train(compose("demo", ["method=ptuning_v2", "trainer.max_steps=1", "trainer.report_to=[]",
                            f"trainer.output_dir={run}", "data.cache=false"]))
+    monkeypatch.setattr(load, "load_base", lambda *a, **k: pytest.fail("loaded the base"))
     with pytest.raises(ConfigError) as err:
         export(str(run), str(tmp_path / "x"), gguf="f16")
     assert "\n" not in str(err.value) and "prefix" in str(err.value)
@@ -176,26 +179,6 @@ def test_vocabularies_match_llama_cpps_own_files(name, real_tokenizer_dirs, llam
         assert len(merged) > 29000 and all(original[a] >= original[b] for a, b in zip(merged, merged[1:]))
 
 
-def test_pre_tokenizer_names_follow_splitting(tiny_dir):
-    """Each name tune restores into a tokenizer.json splits as llama.cpp's regexes of that name, and no two
-    names split alike (so the choice is never ambiguous); tune's own tiny tokenizer is gpt-2's."""
-    import json
-
-    from tokenizers import Tokenizer
-
-    from tune.models.pretokenizers import HF_PRE_TOKENIZERS, llama_cpp_pre_name
-
-    empty = {"version": "1.0", "added_tokens": [], "normalizer": None, "post_processor": None, "decoder": None,
-             "truncation": None, "padding": None,
-             "model": {"type": "BPE", "vocab": {}, "merges": [], "dropout": None, "unk_token": None,
-                       "continuing_subword_prefix": None, "end_of_word_suffix": None, "fuse_unk": False,
-                       "byte_fallback": False, "ignore_merges": False}}
-    for name, spec in HF_PRE_TOKENIZERS.items():
-        tokenizer = Tokenizer.from_str(json.dumps({**empty, "pre_tokenizer": spec}))
-        assert llama_cpp_pre_name(tokenizer.pre_tokenizer) == name
-    assert llama_cpp_pre_name(Tokenizer.from_file(os.path.join(tiny_dir, "tokenizer.json")).pre_tokenizer) == "gpt-2"
-
-
 @pytest.mark.slow
 def test_smollm2_lora_export_is_the_model(smollm2, tmp_path):
     """A real pretrained model: tied embedding (no output.weight), its GGUF file's pre-tokenizer (smollm) kept
@@ -215,3 +198,30 @@ def test_smollm2_lora_export_is_the_model(smollm2, tmp_path):
     assert fields["tokenizer.ggml.pre"] == "smollm"
     # digits split one by one, as the model's own tokenizer (and llama.cpp's smollm) does
     assert trained.tokenizer.tokenize("2024") == ["2", "0", "2", "4"]
+
+
+def test_a_qwen2_model_is_written_unpermuted_with_its_biases(real_tokenizer_dirs, tmp_path):
+    """qwen2: NEOX RoPE (q/k as they are), q/k/v biases, Qwen2's real 151k byte-level tokenizer (pre qwen2)."""
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(real_tokenizer_dirs["qwen2"])
+    base = tmp_path / "qwen2-base"
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id)
+    Qwen2ForCausalLM(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    run, out = tmp_path / "run", tmp_path / "export"
+    train(compose("demo", [f"model.name_or_path={base}", "template=chatml", "method=lora", "trainer.max_steps=1",
+                           "trainer.report_to=[]", f"trainer.output_dir={run}", "data.cache=false",
+                           "trainer.precision=fp32"]))
+    export(str(run), str(out), gguf="f32", dtype="fp32")
+    trained, text = rendered_prompt(str(run))
+    ids = trained.tokenizer(text, add_special_tokens=False)["input_ids"]
+    want, got = logits(str(out), ids=ids), logits(str(out), "model-f32.gguf", ids)
+    assert float((want - got).abs().max() / want.abs().max()) <= TOLERANCE["f32"]
+    reader, fields = reader_fields(out / "model-f32.gguf")
+    names = {t.name for t in reader.tensors}
+    assert fields["general.architecture"] == "qwen2" and fields["tokenizer.ggml.pre"] == "qwen2"
+    assert {"blk.0.attn_q.bias", "blk.0.attn_k.bias", "blk.0.attn_v.bias"} <= names and "output.weight" not in names

@@ -190,7 +190,7 @@ COMMANDS = {
         Command(
             "export",
             cmd_export,
-            "merge an adapter into its base and save a standalone model (checkpoint=DIR out=DIR)",
+            "merge an adapter, save a standalone model, GGUF too (checkpoint=DIR out=DIR [export.gguf=q8_0])",
             ("export", "model.trust_remote_code"),
             "export",
             True,

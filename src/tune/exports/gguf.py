@@ -151,13 +151,13 @@ def write_gguf(trained, path: str, kind: str) -> int:
     writer.add_rope_dimension_count(head_dim)
     writer.add_head_count(n_head)
     writer.add_head_count_kv(n_kv)
-    if head_dim != config.hidden_size // n_head:
-        writer.add_key_length(head_dim)
-        writer.add_value_length(head_dim)
+    writer.add_key_length(head_dim)  # as llama.cpp's converter writes them, whether or not hidden / heads says it
+    writer.add_value_length(head_dim)
     writer.add_layer_norm_rms_eps(config.rms_norm_eps)
     writer.add_rope_freq_base(float(rope.get("rope_theta") or getattr(config, "rope_theta", None) or 10000.0))
     writer.add_vocab_size(n_vocab)
     writer.add_file_type(getattr(gguf.LlamaFileType, WRITTEN_HERE[kind]))
+    writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
     from .gguf_vocab import gguf_vocab
 

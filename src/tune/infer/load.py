@@ -113,12 +113,12 @@ def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_
         from peft import PeftModel
 
         check_model_files(path)  # the adapter's own files, before the base takes minutes to load
+        refusal = get_method(meta.method).MERGE_REFUSAL if merge else None
+        if refusal:  # before the base loads
+            raise ConfigError(f"method={meta.method}: {refusal}")
         base = load_base(meta, dtype, remote, dequantize=merge, tokenizer=tokenizer)
         model = PeftModel.from_pretrained(base, path)
         if merge:
-            refusal = get_method(meta.method).MERGE_REFUSAL
-            if refusal:
-                raise ConfigError(f"method={meta.method}: {refusal}")
             model = model.merge_and_unload()
     else:
         model = load_causal_lm(path, dtype, remote, _attn_implementation(meta))

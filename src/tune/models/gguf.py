@@ -21,7 +21,7 @@ from ..extras import require
 from ..paths import atomic_dir, cache_dir as tune_cache_dir
 
 SOURCE_FILE = "tune_gguf.json"  # in the dequantised folder: the GGUF it came from, hash, weight type, pre-tokenizer
-FOLDER_VERSION = 2  # 2: the file's pre-tokenizer restored in tokenizer.json (restore_pre_tokenizer)
+FOLDER_VERSION = 2  # 2: the file's pre-tokenizer restored in tokenizer.json (restore_pre_tokenizer), architectures
 # GGUF weight types stored as floats keep their dtype; quantised ones (Q4_1, Q8_0, ...) are written as bf16, the
 # dtype the Hugging Face checkpoints they were made from ship in
 FLOAT_FILE_TYPES = {"ALL_F32": "float32", "MOSTLY_F16": "float16", "MOSTLY_BF16": "bfloat16"}
@@ -124,6 +124,7 @@ def _write_folder(gguf_path: str, out: str, meta: dict) -> None:
         hf_logging.set_verbosity(verbosity)
     config = model.config
     config.__dict__.pop("quantization_config", None)  # a plain model now (see the module docstring)
+    config.architectures = [type(model).__name__]  # transformers' GGUF config lacks it; vLLM and llama.cpp read it
     config.dtype = dtype
     state = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
     if getattr(config, "tie_word_embeddings", False):
