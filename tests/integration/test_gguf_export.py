@@ -60,17 +60,23 @@ def rendered_prompt(folder):
     return trained, trained.renderer.render_text(Conversation.from_dicts(PROMPT), add_generation_prompt=True)
 
 
+def f32_export_is_the_model(run, out):
+    """Export ``run`` with an f32 GGUF file beside an fp32 safetensors folder in ``out``; assert the file's logits
+    are the folder's on the training prompt; (the Trained run, its prompt text and ids, the file's reader and
+    fields)."""
+    export(str(run), str(out), gguf="f32", dtype="fp32")
+    trained, text = rendered_prompt(str(run))
+    ids = trained.tokenizer(text, add_special_tokens=False)["input_ids"]
+    want, got = logits(str(out), ids=ids), logits(str(out), "model-f32.gguf", ids)
+    assert float((want - got).abs().max() / want.abs().max()) <= TOLERANCE["f32"]
+    reader, fields = reader_fields(out / "model-f32.gguf")
+    return trained, text, ids, reader, fields
+
+
 @pytest.mark.parametrize("method", ["full", "lora", "qlora", "freeze"])
 def test_the_f32_file_is_the_model(runs, method, tmp_path):
     out = tmp_path / "export"
-    export(runs[method], str(out), gguf="f32", dtype="fp32")
-    trained, text = rendered_prompt(runs[method])
-    ids = trained.tokenizer(text, add_special_tokens=False)["input_ids"]
-    want = logits(str(out), ids=ids)
-    got = logits(str(out), "model-f32.gguf", ids)
-    assert float((want - got).abs().max() / want.abs().max()) <= TOLERANCE["f32"]
-
-    reader, fields = reader_fields(out / "model-f32.gguf")
+    trained, text, ids, _, fields = f32_export_is_the_model(runs[method], out)
     from jinja2 import Template
 
     # the file's own chat template (transformers' GGUF tokenizer drops it) renders the training prompt
@@ -187,13 +193,7 @@ def test_smollm2_lora_export_is_the_model(smollm2, tmp_path):
     train(compose(None, [f"model.name_or_path={smollm2[1]}", "data=demo", "template=chatml", "method=lora",
                          "trainer.max_steps=1", "data.max_length=64", "trainer.report_to=[]",
                          f"trainer.output_dir={run}", "data.cache=false", "trainer.precision=fp32"]))
-    out = tmp_path / "export"
-    export(str(run), str(out), gguf="f32", dtype="fp32")
-    trained, text = rendered_prompt(str(run))
-    ids = trained.tokenizer(text, add_special_tokens=False)["input_ids"]
-    want, got = logits(str(out), ids=ids), logits(str(out), "model-f32.gguf", ids)
-    assert float((want - got).abs().max() / want.abs().max()) <= TOLERANCE["f32"]
-    reader, fields = reader_fields(out / "model-f32.gguf")
+    trained, _, _, reader, fields = f32_export_is_the_model(run, tmp_path / "export")
     assert "output.weight" not in {t.name for t in reader.tensors}
     assert fields["tokenizer.ggml.pre"] == "smollm"
     # digits split one by one, as the model's own tokenizer (and llama.cpp's smollm) does
@@ -212,16 +212,11 @@ def test_a_qwen2_model_is_written_unpermuted_with_its_biases(real_tokenizer_dirs
                          tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id)
     Qwen2ForCausalLM(config).save_pretrained(base)
     tokenizer.save_pretrained(base)
-    run, out = tmp_path / "run", tmp_path / "export"
+    run = tmp_path / "run"
     train(compose("demo", [f"model.name_or_path={base}", "template=chatml", "method=lora", "trainer.max_steps=1",
                            "trainer.report_to=[]", f"trainer.output_dir={run}", "data.cache=false",
                            "trainer.precision=fp32"]))
-    export(str(run), str(out), gguf="f32", dtype="fp32")
-    trained, text = rendered_prompt(str(run))
-    ids = trained.tokenizer(text, add_special_tokens=False)["input_ids"]
-    want, got = logits(str(out), ids=ids), logits(str(out), "model-f32.gguf", ids)
-    assert float((want - got).abs().max() / want.abs().max()) <= TOLERANCE["f32"]
-    reader, fields = reader_fields(out / "model-f32.gguf")
+    _, _, _, reader, fields = f32_export_is_the_model(run, tmp_path / "export")
     names = {t.name for t in reader.tensors}
     assert fields["general.architecture"] == "qwen2" and fields["tokenizer.ggml.pre"] == "qwen2"
     assert {"blk.0.attn_q.bias", "blk.0.attn_k.bias", "blk.0.attn_v.bias"} <= names and "output.weight" not in names

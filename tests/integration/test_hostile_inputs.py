@@ -165,17 +165,20 @@ def outcome(fn):
         return err
 
 
-@settings(
-    max_examples=int(os.environ.get("TUNE_PROPERTY_EXAMPLES", 150)),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(
+CASES = dict(  # a file's bytes, its suffix, the format asked for and the error policy
     data=FILES,
     suffix=st.sampled_from([".jsonl", ".json", ".csv"]),
     fmt=st.sampled_from(["auto", "alpaca", "openai", "sharegpt"]),
     on_error=st.sampled_from(["raise", "skip"]),
 )
+
+
+@settings(
+    max_examples=int(os.environ.get("TUNE_PROPERTY_EXAMPLES", 150)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(**CASES)
 def test_readers_and_prompt_parser_never_raise_a_library_error(tmp_path, data, suffix, fmt, on_error):
     path = tmp_path / f"f{suffix}"
     path.write_bytes(data)
@@ -193,12 +196,7 @@ def test_readers_and_prompt_parser_never_raise_a_library_error(tmp_path, data, s
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(
-    data=FILES,
-    suffix=st.sampled_from([".jsonl", ".json", ".csv"]),
-    fmt=st.sampled_from(["auto", "alpaca", "openai", "sharegpt"]),
-    on_error=st.sampled_from(["raise", "skip"]),
-)
+@given(**CASES)
 def test_the_same_cases_end_the_same_from_a_warm_cache(tmp_path, tokenizer, data, suffix, fmt, on_error):
     """Each arbitrary file prepared twice in a fresh cache folder (cold, then warm): the same error or the same
     summary and rows (data/cache.py writes no entry without an example)."""

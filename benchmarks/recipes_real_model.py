@@ -1,0 +1,268 @@
+"""Every seed recipe on a real pretrained model: SmolLM2-135M-Instruct (30 layers, tied embedding, chatml
+tokenizer; tests/smollm2.py fetches it), a real data sample of the recipe's kind, and everything else as the
+recipe says (its template, method and method fields, precision, checkpointing, and its DeepSpeed stage through
+`accelerate launch --multi_gpu --num_processes 2` where it names one).
+
+Scaled to this machine, and printed per recipe: records (TRAIN to train on, HELD_OUT never trained on), the batch
+(BATCH examples per optimiser step, split over the ranks; no accumulation), data.max_length (MAX_LENGTH), the
+steps (EPOCHS epochs of the training records), warm-up (at most a tenth of the steps), and the learning rate by one
+rule: the recipe's own times 10, at most 2e-2 (a few dozen steps stand in for thousands; P-Tuning's 2e-2 stays).
+chatglm_ptuning runs on SmolLM2 with model.trust_remote_code=false and the model's own template (ChatGLM's code and
+its [gMASK]/sop tokens belong to ChatGLM); chinese_vicuna_medical continues from the alpaca_lora run's adapter, as
+the original continued from Chinese-Vicuna's.
+
+For each: held-out loss (labelled tokens only) of the base model and of the trained one, three held-out answers
+(greedy, the recipe's template, at most NEW_TOKENS tokens; whether each stopped at the template's end of turn)
+from both, wall time of the run and its peak memory (the largest process's, as tune reports it).
+
+    python benchmarks/recipes_real_model.py [--recipes alpaca huatuo ...] [--json results.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path[:0] = [os.path.join(REPO, "src"), REPO]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+DATA = os.path.join(REPO, "tests", "data")
+
+TRAIN, HELD_OUT, BATCH, MAX_LENGTH, EPOCHS, NEW_TOKENS = 48, 12, 8, 256, 5, 64
+LR_FACTOR, LR_CAP = 10, 2e-2
+# recipe -> (sample, data.format, what it stands in for)
+SAMPLES = {
+    "alpaca": ("alpaca/alpaca_en_demo.json", "alpaca", "Alpaca 52K (English instructions)"),
+    "alpaca_lora": ("alpaca/alpaca_en_demo.json", "alpaca", "Alpaca 52K (English instructions)"),
+    "vicuna": ("sharegpt/dummy_conversation.json", "sharegpt", "ShareGPT 70K (multi-turn conversations)"),
+    "huatuo": ("huatuo/llama_data.json", "huatuo", "Huatuo's 8K Chinese medical instructions (a real sample)"),
+    "chatglm_ptuning": ("alpaca/alpaca_zh_demo.json", "alpaca", "ADGEN (Chinese generation; not here: Chinese "
+                        "instructions instead)"),
+    "belle": ("alpaca/alpaca_zh_demo.json", "alpaca", "BELLE 0.5M (Chinese instructions)"),
+    "chinese_vicuna_medical": ("sharegpt/medicalgpt_medical_sft_1K_format.jsonl", "sharegpt",
+                               "cMedQA2 (Chinese medical Q&A; its sample here has ids only: MedicalGPT's Chinese "
+                               "medical Q&A instead)"),
+    "dolly": ("dolly/databricks-dolly-15k.first10.jsonl", "dolly", "databricks-dolly-15k (its first 10 records)"),
+    "facts": (None, None, "the bundled facts (reference)"),
+}
+ORDER = ["alpaca_lora", "chinese_vicuna_medical", "huatuo", "chatglm_ptuning", "alpaca", "vicuna", "belle", "dolly",
+         "facts"]
+
+
+def split_sample(recipe: str, root: str) -> tuple[str, str, int, int]:
+    """(train file, held-out file, records each) from the recipe's sample: the first records train, the next are
+    held out (a sample smaller than TRAIN + HELD_OUT keeps a quarter for held out)."""
+    from tune.data.reading import read_records
+
+    rel, _, _ = SAMPLES[recipe]
+    records = [r.record for r in read_records(os.path.join(DATA, rel), "utf-8") if r.error is None]
+    held = HELD_OUT if len(records) >= TRAIN + HELD_OUT else max(2, len(records) // 4)
+    train = min(TRAIN, len(records) - held)
+    paths = []
+    for name, part in (("train", records[:train]), ("heldout", records[train:train + held])):
+        path = os.path.join(root, f"{recipe}-{name}.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
+        paths.append(path)
+    return paths[0], paths[1], train, held
+
+
+def scaled(recipe: str, train_records: int) -> tuple[list[str], dict]:
+    from tune import compose
+
+    cfg = compose(recipe, ["model=tiny"])  # the recipe's own settings (its model is replaced anyway)
+    t = cfg.trainer
+    steps = max(20, EPOCHS * train_records // BATCH)  # at least 20 optimiser steps (dolly's sample is 10 records)
+    lr = min(t.learning_rate * LR_FACTOR, LR_CAP)
+    warmup = min(t.warmup_steps, steps // 10) if t.warmup_steps else 0
+    ranks = 2 if cfg.deepspeed.name != "none" else 1
+    overrides = [
+        f"trainer.max_steps={steps}",
+        f"trainer.per_device_train_batch_size={BATCH // ranks}",
+        "trainer.gradient_accumulation_steps=1",
+        f"trainer.learning_rate={lr}",
+        f"trainer.warmup_steps={warmup}",
+        f"data.max_length={min(MAX_LENGTH, cfg.data.max_length)}",
+        "data.val_size=0",
+        "trainer.save_steps=100000",
+        "trainer.logging_steps=5",
+        "trainer.report_to=[]",
+        "trainer.eval_steps=null",
+    ]
+    shown = {
+        "steps": steps,
+        "batch": f"{BATCH} ({BATCH // ranks} x {ranks} ranks)",
+        "lr": f"{t.learning_rate:g} -> {lr:g}",
+        "warmup_steps": warmup,
+        "max_length": min(MAX_LENGTH, cfg.data.max_length),
+        "deepspeed": cfg.deepspeed.name,
+        "method": cfg.method.name,
+        "precision": str(t.precision),
+        "checkpointing": str(t.gradient_checkpointing),
+        "template": cfg.template.name,
+    }
+    return overrides, shown
+
+
+def run_tune_train(recipe: str, overrides: list[str], deepspeed: bool) -> tuple[float, float | None, str]:
+    launch = (
+        [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--main_process_port",
+            "0",
+            "-m",
+            "tune.train",
+        ]
+        if deepspeed
+        else [sys.executable, "-m", "tune", "train"]
+    )
+    start = time.perf_counter()
+    r = subprocess.run([*launch, f"recipe={recipe}", *overrides], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if r.returncode:
+        raise RuntimeError(f"{recipe}: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
+    peak = re.findall(r"peak memory ([\d.]+) GB", r.stderr)
+    return seconds, float(peak[-1]) if peak else None, r.stderr
+
+
+def answers(model, tokenizer, renderer, conversations) -> list[tuple[str, bool]]:
+    """(reply, stopped at the end of turn before NEW_TOKENS) per held-out prompt, greedy."""
+    import torch
+
+    from tune.infer.generation import prompt_ids
+    from tune.models.vocab import stop_token_ids
+
+    stops = stop_token_ids(tokenizer, renderer.stop_strings)
+    out = []
+    for conv in conversations:
+        ids = prompt_ids(renderer, tokenizer, [conv])[0]
+        with torch.no_grad():
+            new = model.generate(
+                torch.tensor([ids]),
+                max_new_tokens=NEW_TOKENS,
+                do_sample=False,
+                eos_token_id=stops,
+                pad_token_id=tokenizer.pad_token_id,
+            )[0, len(ids) :].tolist()
+        stopped = bool(new) and new[-1] in stops
+        out.append((tokenizer.decode(new, skip_special_tokens=True).strip(), stopped))
+    return out
+
+
+def held_out_scores(recipe: str, run_overrides: list[str], heldout: str, checkpoint: str | None, base: str) -> dict:
+    """Loss and answers on the held-out records: the trained run's (checkpoint) or the base model's (None)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tune import compose
+    from tune.data.prepare import prepare
+    from tune.data.templates import get_template
+    from tune.infer.evaluate import labelled_loss, split_prompt
+    from tune.infer.load import load_trained
+
+    if checkpoint:
+        trained = load_trained(checkpoint, dtype=torch.float32)
+        model, tokenizer, renderer = trained.model, trained.tokenizer, trained.renderer
+    else:
+        cfg = compose(recipe, run_overrides)
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
+        renderer = get_template(cfg.template.name, tokenizer)
+    cfg = compose(
+        recipe,
+        [o for o in run_overrides if not o.startswith("data.path=")] + [f"data.path={heldout}", "data.cache=false"],
+    )
+    data = prepare(cfg.data, tokenizer, renderer)
+    loss, _ = labelled_loss(model, tokenizer, data.examples, 4)
+    rows = data.examples.select(range(min(3, len(data.examples))))
+    convs = [split_prompt(r["messages"])[0] for r in rows]
+    return {"loss": loss, "answers": answers(model, tokenizer, renderer, convs)}
+
+
+def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
+    """Train ``recipe`` on ``base`` as scaled here and score it before and after (``earlier``: results of the
+    recipes run before it; chinese_vicuna_medical continues from alpaca_lora's adapter)."""
+    rel, fmt, stands_for = SAMPLES[recipe]
+    if rel:
+        train_file, heldout, n_train, n_held = split_sample(recipe, root)
+        data = [f"data.path={train_file}", f"data.format={fmt}"]
+    else:
+        from tune.data.reading import read_records
+
+        facts = os.path.join(REPO, "src", "tune", "assets", "facts")
+        heldout = os.path.join(root, "facts-heldout.jsonl")
+        with open(heldout, "w", encoding="utf-8") as f:
+            for record in read_records(os.path.join(facts, "eval.json"), "utf-8"):
+                f.write(json.dumps(record.record, ensure_ascii=False) + "\n")
+        n_train = sum(1 for _ in read_records(os.path.join(facts, "train.json"), "utf-8"))
+        n_held, data = None, []
+    overrides, shown = scaled(recipe, n_train)
+    model_args = [f"model.name_or_path={base}"]
+    if recipe == "chatglm_ptuning":
+        model_args += ["model.trust_remote_code=false", "template=tokenizer"]
+        shown["template"] = "tokenizer (the model's own; chatglm2's [gMASK]/sop are ChatGLM's tokens)"
+    if recipe == "chinese_vicuna_medical":
+        if "alpaca_lora" not in earlier:
+            raise SystemExit("chinese_vicuna_medical continues from alpaca_lora's adapter: run both")
+        model_args.append(f"method.init_adapter={earlier['alpaca_lora']['model_dir']}")
+    out = os.path.join(root, f"{recipe}-run")
+    run_overrides = [*model_args, *data, *overrides]
+    print(f"[{recipe}] sample {rel or 'bundled'} ({stands_for}): {n_train} train, {n_held} held out; "
+          + ", ".join(f"{k} {v}" for k, v in shown.items()), flush=True)
+    before = held_out_scores(recipe, run_overrides, heldout, None, base)
+    seconds, peak, _ = run_tune_train(recipe, [*run_overrides, f"trainer.output_dir={out}"],
+                                      shown["deepspeed"] != "none")
+    after = held_out_scores(recipe, run_overrides, heldout, out, base)
+    return {"sample": rel, "stands_for": stands_for, **shown, "train_records": n_train, "held_out_records": n_held,
+            "loss_before": before["loss"], "loss_after": after["loss"], "loss_fall": 1 - after["loss"] / before["loss"],
+            "seconds": seconds, "peak_gb": peak, "answers_before": before["answers"],
+            "answers_after": after["answers"], "model_dir": os.path.join(out, "model")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipes", nargs="+", default=ORDER)
+    parser.add_argument("--json", help="write the results here too")
+    args = parser.parse_args()
+    from tests.smollm2 import smollm2_folder
+
+    base = smollm2_folder()
+    results = {}
+    with tempfile.TemporaryDirectory() as root:
+        for recipe in [r for r in ORDER if r in args.recipes]:
+            results[recipe] = r = run_recipe(recipe, root, base, results)
+            stopped = sum(s for _, s in r["answers_after"])
+            print(f"[{recipe}] held-out loss {r['loss_before']:.3f} -> {r['loss_after']:.3f} ({r['loss_fall']:.0%} "
+                  f"lower); answers stopped {stopped}/{len(r['answers_after'])}; {r['seconds']:.0f} s, peak "
+                  f"{r['peak_gb']} GB", flush=True)
+            for (b, _), (a, s) in zip(r["answers_before"], r["answers_after"]):
+                print(f"    base: {b[:90]!r}\n    {recipe}: {a[:90]!r}" + ("" if s else "  (ran to the limit)"))
+    print(
+        "\n| recipe | method | DeepSpeed | precision | steps | lr (recipe -> here) | held-out loss | answers stop | "
+        "time | peak memory |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
+    for recipe, r in results.items():
+        stops = sum(s for _, s in r["answers_after"])
+        print(
+            f"| {recipe} | {r['method']} | {r['deepspeed']} | {r['precision']} | {r['steps']} | {r['lr']} | "
+            f"{r['loss_before']:.2f} -> {r['loss_after']:.2f} ({r['loss_fall']:.0%} lower) | "
+            f"{stops}/{len(r['answers_after'])} | {r['seconds']:.0f} s | {r['peak_gb']} GB |"
+        )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(results, f, ensure_ascii=False, indent=1)
+
+
+if __name__ == "__main__":
+    main()
