@@ -49,10 +49,9 @@ SAMPLES = {
                                "cMedQA2 (Chinese medical Q&A; its sample here has ids only: MedicalGPT's Chinese "
                                "medical Q&A instead)"),
     "dolly": ("dolly/databricks-dolly-15k.first10.jsonl", "dolly", "databricks-dolly-15k (its first 10 records)"),
-    "facts": (None, None, "the bundled facts (reference)"),
 }
-ORDER = ["alpaca_lora", "chinese_vicuna_medical", "huatuo", "chatglm_ptuning", "alpaca", "vicuna", "belle", "dolly",
-         "facts"]
+# the eight seed recipes (facts, the reference, has its own benchmark: benchmarks/real_model.py)
+ORDER = ["alpaca_lora", "chinese_vicuna_medical", "huatuo", "chatglm_ptuning", "alpaca", "vicuna", "belle", "dolly"]
 
 
 def split_sample(recipe: str, root: str) -> tuple[str, str, int, int]:
@@ -194,19 +193,8 @@ def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
     """Train ``recipe`` on ``base`` as scaled here and score it before and after (``earlier``: results of the
     recipes run before it; chinese_vicuna_medical continues from alpaca_lora's adapter)."""
     rel, fmt, stands_for = SAMPLES[recipe]
-    if rel:
-        train_file, heldout, n_train, n_held = split_sample(recipe, root)
-        data = [f"data.path={train_file}", f"data.format={fmt}"]
-    else:
-        from tune.data.reading import read_records
-
-        facts = os.path.join(REPO, "src", "tune", "assets", "facts")
-        heldout = os.path.join(root, "facts-heldout.jsonl")
-        with open(heldout, "w", encoding="utf-8") as f:
-            for record in read_records(os.path.join(facts, "eval.json"), "utf-8"):
-                f.write(json.dumps(record.record, ensure_ascii=False) + "\n")
-        n_train = sum(1 for _ in read_records(os.path.join(facts, "train.json"), "utf-8"))
-        n_held, data = None, []
+    train_file, heldout, n_train, n_held = split_sample(recipe, root)
+    data = [f"data.path={train_file}", f"data.format={fmt}"]
     overrides, shown = scaled(recipe, n_train)
     model_args = [f"model.name_or_path={base}"]
     if recipe == "chatglm_ptuning":
@@ -218,7 +206,7 @@ def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
         model_args.append(f"method.init_adapter={earlier['alpaca_lora']['model_dir']}")
     out = os.path.join(root, f"{recipe}-run")
     run_overrides = [*model_args, *data, *overrides]
-    print(f"[{recipe}] sample {rel or 'bundled'} ({stands_for}): {n_train} train, {n_held} held out; "
+    print(f"[{recipe}] sample {rel} ({stands_for}): {n_train} train, {n_held} held out; "
           + ", ".join(f"{k} {v}" for k, v in shown.items()), flush=True)
     before = held_out_scores(recipe, run_overrides, heldout, None, base)
     seconds, peak, _ = run_tune_train(recipe, [*run_overrides, f"trainer.output_dir={out}"],

@@ -186,11 +186,13 @@ def test_vocabularies_match_llama_cpps_own_files(name, real_tokenizer_dirs, llam
 
 
 @pytest.mark.slow
-def test_smollm2_lora_export_is_the_model(smollm2, tmp_path):
+@pytest.mark.parametrize("method", ["lora", "qlora", "full", "freeze"])
+def test_smollm2_export_is_the_model(method, smollm2, tmp_path):
     """A real pretrained model: tied embedding (no output.weight), its GGUF file's pre-tokenizer (smollm) kept
-    from import to export, and the f32 file's logits those of the fp32 safetensors export."""
+    from import to export, and the f32 file's logits those of the fp32 safetensors export, for every method that
+    merges (QLoRA's 4-bit base dequantised first)."""
     run = tmp_path / "run"
-    train(compose(None, [f"model.name_or_path={smollm2[1]}", "data=demo", "template=chatml", "method=lora",
+    train(compose(None, [f"model.name_or_path={smollm2[1]}", "data=demo", "template=chatml", f"method={method}",
                          "trainer.max_steps=1", "data.max_length=64", "trainer.report_to=[]",
                          f"trainer.output_dir={run}", "data.cache=false", "trainer.precision=fp32"]))
     trained, _, _, reader, fields = f32_export_is_the_model(run, tmp_path / "export")
