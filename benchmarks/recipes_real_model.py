@@ -11,7 +11,8 @@ chatglm_ptuning runs on SmolLM2 with model.trust_remote_code=false and the model
 its [gMASK]/sop tokens belong to ChatGLM); chinese_vicuna_medical continues from the alpaca_lora run's adapter, as
 the original continued from Chinese-Vicuna's.
 
-For each: held-out loss (labelled tokens only) of the base model and of the trained one, three held-out answers
+For each: held-out loss (labelled tokens only) of the base model (held as the run holds it: 4-bit for a method
+with a quantised base) and of the trained one, three held-out answers
 (greedy, the recipe's template, at most NEW_TOKENS tokens; whether each stopped at the template's end of turn)
 from both, wall time of the run and its peak memory (the largest process's, as tune reports it).
 
@@ -173,10 +174,15 @@ def held_out_scores(recipe: str, run_overrides: list[str], heldout: str, checkpo
     if checkpoint:
         trained = load_trained(checkpoint, dtype=torch.float32)
         model, tokenizer, renderer = trained.model, trained.tokenizer, trained.renderer
-    else:
+    else:  # the base as the run holds it: a method with a quantised base is compared with that quantised base
+        from tune.methods import get_method
+
         cfg = compose(recipe, run_overrides)
+        method = get_method(cfg.method.name)
         tokenizer = AutoTokenizer.from_pretrained(base)
-        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32,
+                                                     **method.load_kwargs(cfg.method, torch.float32)).eval()
+        model = method.prepare_base(model, cfg.method)
         renderer = get_template(cfg.template.name, tokenizer)
     cfg = compose(
         recipe,

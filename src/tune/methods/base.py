@@ -73,3 +73,8 @@ class Method:
     def apply(self, model, method_cfg, train_cfg, new_token_ids=()):
         """The trainable model (``train_cfg.gradient_checkpointing`` is resolved to a boolean by then)."""
         raise NotImplementedError
+
+    def initialise(self, model, method_cfg, tokenizer) -> str | None:
+        """Set the new trainable weights of a fresh run from the model itself, where their library's default
+        would harm it (a resumed run loads its checkpoint's over them); a few words for the log, or None."""
+        return None

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from .base import Method
 
+NEUTRAL_TEXT = "The following is a conversation between a user and an assistant. "
+
 
 @dataclass
 class Config:
@@ -56,6 +58,34 @@ class PTuningV2(Method):
                                     prefix_projection=method_cfg.prefix_projection,
                                     encoder_hidden_size=method_cfg.encoder_hidden_size or model.config.hidden_size)
         return get_peft_model(self.prepare_base(model, method_cfg), config)
+
+    def initialise(self, model, method_cfg, tokenizer) -> str | None:
+        """The prefix starts as the model's own keys and values of a neutral text (Li and Liang's prefix-tuning
+        initialises from real words' activations), not peft's N(0, 1) embedding: 128 random key/value positions
+        in every layer swamp attention (SmolLM2's loss 2.1 -> 13.1 before the first step; from real text 1.4).
+        Written by hand because peft offers only random or zero (zero still doubles that loss) for a prefix."""
+        if method_cfg.prefix_projection:  # an MLP produces the prefix: its own initialisation stands
+            return None
+        import torch
+
+        n = method_cfg.num_virtual_tokens
+        ids: list[int] = []
+        while len(ids) < n:  # as many tokens of the text as virtual tokens
+            ids = tokenizer(NEUTRAL_TEXT * (1 + 2 * len(ids) // 8 + n // 8), add_special_tokens=False)["input_ids"]
+        ids = ids[:n]
+        base = model.get_base_model()
+        embedding = model.prompt_encoder[model.active_adapter].embedding
+        device = embedding.weight.device
+        was_training = base.training
+        base.eval()
+        with torch.no_grad():
+            cache = base(input_ids=torch.tensor([ids], device=device), use_cache=True).past_key_values
+            # peft reads each virtual token's row as [layer 0 keys, layer 0 values, layer 1 keys, ...], each
+            # (kv heads x head dim); the cache holds (batch, kv heads, tokens, head dim) per layer
+            rows = [t[0].permute(1, 0, 2).reshape(n, -1) for layer in cache.layers for t in (layer.keys, layer.values)]
+            embedding.weight.copy_(torch.cat(rows, dim=1).to(embedding.weight.dtype))
+        base.train(was_training)
+        return f"prefix initialised from the model's own keys and values of {n} tokens of text"
 
 
 METHOD = PTuningV2()

@@ -187,6 +187,9 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
     if tokenizer is not None:  # every save (checkpoints, final, export) stops at the template's end of turn
         set_generation_stops(model, tokenizer, stop_strings)
     model = method.apply(model, cfg.method, cfg.trainer, new_token_ids=new_ids)
+    note = method.initialise(model, cfg.method, tokenizer) if tokenizer is not None else None
+    if note:
+        log(f"tune: method={cfg.method.name}: {note}")
     trainable, total = count_parameters(model)
     log(
         f"tune: method={cfg.method.name}: trainable parameters {trainable:,} of {total:,} "
