@@ -137,6 +137,9 @@ def test_an_architecture_it_does_not_write_is_named(runs, tmp_path):
     known = r"a gpt_neox model is not written yet \(architectures: llama, mistral, qwen2\)"
     with pytest.raises(ConfigError, match=known):
         GGUF().check(meta, type("O", (), {"gguf": "f16", "llama_cpp": None})())
+    (base / "config.json").write_text('{"model_type": "llama", "rope_scaling": {"rope_type": "llama3"}}')
+    with pytest.raises(ConfigError, match=r"rope scaling 'llama3' is not written yet"):  # before any weight loads
+        GGUF().check(meta, type("O", (), {"gguf": "f16", "llama_cpp": None})())
 
 
 def test_p_tuning_is_refused_with_one_line_before_the_base_loads(tmp_path, monkeypatch):

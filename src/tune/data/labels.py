@@ -73,10 +73,9 @@ class SegmentEncoder:
                 if m:
                     ids, offsets = self._encode_pieces(texts[i], self._pieces(texts[i], m, ()))
                     out[i] = self._label_by_offsets(batch[i], ids, offsets)
-        for i, segs in enumerate(batch):
-            if out[i] is None:  # no offsets, or a token straddles a label boundary: piece by piece
-                out[i] = self._encode_at_boundaries(segs, texts[i], marks[i])
-        done = [encoded for encoded in out if encoded is not None]
+        done = [encoded if encoded is not None  # else no offsets, or a token straddles a label boundary:
+                else self._encode_at_boundaries(segs, texts[i], marks[i])  # piece by piece
+                for i, (encoded, segs) in enumerate(zip(out, batch))]
         for encoded, text in zip(done, texts):
             encoded.text = text
         return done

@@ -50,6 +50,18 @@ def llama_quantize(options) -> str | None:
     return shutil.which("llama-quantize")
 
 
+def rope_parameters(config) -> dict:
+    """RoPE's settings of a config (a PretrainedConfig or its config.json as a dict): transformers 5 keeps
+    rope_theta and any scaling in rope_parameters, 4.x in rope_theta and rope_scaling."""
+    get = config.get if isinstance(config, dict) else lambda key: getattr(config, key, None)
+    return get("rope_parameters") or get("rope_scaling") or {}
+
+
+def rope_scaling(config) -> str:
+    rope = rope_parameters(config)
+    return rope.get("rope_type", rope.get("type", "default"))
+
+
 def permute(weights, n_head: int):
     """Rows of q (or k) from Hugging Face's half-split RoPE layout to llama.cpp's interleaved one (its
     converter's permute)."""
@@ -69,10 +81,14 @@ class GGUF(ExportFormat):
         import json
 
         with open(os.path.join(meta.base_model, "config.json"), encoding="utf-8") as f:
-            model_type = json.load(f).get("model_type")
+            config = json.load(f)
+        model_type = config.get("model_type")
         if model_type not in ARCHITECTURES:
             raise ConfigError(f"export.gguf: a {model_type} model is not written yet (architectures: "
                               f"{', '.join(ARCHITECTURES)})")
+        rope_type = rope_scaling(config)
+        if rope_type != "default":
+            raise ConfigError(f"export.gguf: rope scaling {rope_type!r} is not written yet (plain RoPE is)")
         kind = str(options.gguf)
         if kind in BY_LLAMA_QUANTIZE and llama_quantize(options) is None:
             raise ConfigError(f"export.gguf={kind}: needs llama.cpp's llama-quantize ("
@@ -102,7 +118,7 @@ class GGUF(ExportFormat):
         return f"GGUF {kind.upper()} {os.path.basename(path)}{note}; {modelfile}"
 
 
-def _tensor_data(name: str, tensor, kind: str):
+def _tensor_data(tensor, kind: str):
     """(numpy data, GGML type) of one tensor in ``kind``: 1-D tensors (norms, biases) stay F32."""
     import gguf
     import numpy as np
@@ -129,11 +145,7 @@ def write_gguf(trained, path: str, kind: str) -> int:
     model, tokenizer = trained.model, trained.tokenizer
     config = model.config
     arch_name, permuted = ARCHITECTURES[config.model_type]
-    # transformers 5 keeps rope_theta and any scaling in rope_parameters (4.x: rope_theta and rope_scaling)
-    rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
-    rope_type = rope.get("rope_type", rope.get("type", "default"))
-    if rope_type != "default":
-        raise ConfigError(f"export.gguf: rope scaling {rope_type!r} is not written yet (plain RoPE is)")
+    rope = rope_parameters(config)  # plain RoPE: GGUF.check refused any scaling before the model loaded
     n_head, n_kv = config.num_attention_heads, config.num_key_value_heads
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // n_head
     state = model.state_dict()
@@ -200,7 +212,7 @@ def write_gguf(trained, path: str, kind: str) -> int:
             tensor = permute(tensor, n_head)
         elif permuted and hf_name.endswith("k_proj.weight"):
             tensor = permute(tensor, n_kv)
-        data, qtype = _tensor_data(name, tensor, kind)
+        data, qtype = _tensor_data(tensor, kind)
         fallbacks += kind == "q8_0" and qtype == gguf.GGMLQuantizationType.F16
         writer.add_tensor(name, data, raw_dtype=qtype)  # quantised data comes as bytes; the writer knows its shape
     writer.write_header_to_file()

@@ -47,33 +47,26 @@ def gguf_vocab(tokenizer, n_vocab: int, control_tokens=(), pre: str | None = Non
         raise ConfigError(f"export.gguf: a {model.get('type')} tokenizer model is not written yet (byte-level BPE and "
                           "sentencepiece-style BPE are)")
     sentencepiece = bool(model.get("byte_fallback")) or (spec.get("pre_tokenizer") or {}).get("type") == "Metaspace"
-    by_id = {i: t for t, i in tokenizer.get_vocab().items()}  # added tokens included
+    vocab = tokenizer.get_vocab()  # added tokens included
+    by_id = {i: t for t, i in vocab.items()}
     if max(by_id) >= n_vocab:
         raise ConfigError(f"export.gguf: the tokenizer has ids up to {max(by_id)}, beyond the model's {n_vocab} "
                           "embedding rows")
-    added = {i: t for i, t in tokenizer.added_tokens_decoder.items()}
+    added = tokenizer.added_tokens_decoder
     special_ids = set(tokenizer.all_special_ids) | {i for i, t in added.items() if t.special}
-    vocab = tokenizer.get_vocab()
     special_ids |= {vocab[s] for s in control_tokens if s in vocab}
-    tokens, types = [], []
-    for i in range(n_vocab):
-        token = by_id.get(i)
+
+    def token_type(i: int, token: str | None):
         if token is None:
-            tokens.append(f"[PAD{i}]")
-            types.append(gguf.TokenType.UNUSED)
-        elif i in special_ids:
-            tokens.append(token)
-            types.append(gguf.TokenType.UNKNOWN if token == tokenizer.unk_token and sentencepiece
-                         else gguf.TokenType.CONTROL)
-        elif sentencepiece and BYTE_TOKEN.fullmatch(token):
-            tokens.append(token)
-            types.append(gguf.TokenType.BYTE)
-        elif i in added:
-            tokens.append(token)
-            types.append(gguf.TokenType.USER_DEFINED)
-        else:
-            tokens.append(token)
-            types.append(gguf.TokenType.NORMAL)
+            return gguf.TokenType.UNUSED
+        if i in special_ids:
+            return gguf.TokenType.UNKNOWN if sentencepiece and token == tokenizer.unk_token else gguf.TokenType.CONTROL
+        if sentencepiece and BYTE_TOKEN.fullmatch(token):
+            return gguf.TokenType.BYTE
+        return gguf.TokenType.USER_DEFINED if i in added else gguf.TokenType.NORMAL
+
+    tokens = [by_id.get(i, f"[PAD{i}]") for i in range(n_vocab)]
+    types = [token_type(i, by_id.get(i)) for i in range(n_vocab)]
     merges = _merge_strings(model)
     if sentencepiece:
         # llama.cpp's sentencepiece tokenizer merges the adjacent pair whose result scores highest: a token made
@@ -87,8 +80,7 @@ def gguf_vocab(tokenizer, n_vocab: int, control_tokens=(), pre: str | None = Non
     if pre is not None and name != pre:
         raise ConfigError(f"export.gguf: the model's GGUF file names pre-tokenizer {pre!r}, but its tokenizer "
                           f"splits as llama.cpp's {name!r}")
-    chosen = pre or name
-    if chosen is None:
+    if name is None:
         raise ConfigError("export.gguf: the tokenizer's pre-tokenizer splits text unlike every one llama.cpp knows "
                           f"({json.dumps(spec.get('pre_tokenizer'))[:120]}); llama.cpp would tokenise differently")
-    return GGUFVocab("gpt2", tokens, types, pre=chosen, merges=merges)
+    return GGUFVocab("gpt2", tokens, types, pre=name, merges=merges)

@@ -87,7 +87,8 @@ def write_modelfile(trained, out: str, gguf_name: str) -> str:
     system = trained.meta.config_value("data", "system") or renderer.template.default_system or None
     text = modelfile_text(renderer, gguf_name, system)
     if text is None:
-        return f"no Modelfile: template={renderer.name} cannot be written as an Ollama template (a round counter)"
+        why = "a round counter" if go_template(renderer) is None else 'its text holds """, which ends Modelfile text'
+        return f"no Modelfile: template={renderer.name} cannot be written as an Ollama template ({why})"
     with open(os.path.join(out, MODELFILE), "w", encoding="utf-8") as f:
         f.write(text)
     return f"{MODELFILE} for Ollama (template={renderer.name})"

@@ -69,9 +69,9 @@ class PTuningV2(Method):
         import torch
 
         n = method_cfg.num_virtual_tokens
-        ids: list[int] = []
-        while len(ids) < n:  # as many tokens of the text as virtual tokens
-            ids = tokenizer(NEUTRAL_TEXT * (1 + 2 * len(ids) // 8 + n // 8), add_special_tokens=False)["input_ids"]
+        text = NEUTRAL_TEXT
+        while len(ids := tokenizer(text, add_special_tokens=False)["input_ids"]) < n:  # a token per virtual token
+            text += text
         ids = ids[:n]
         base = model.get_base_model()
         embedding = model.prompt_encoder[model.active_adapter].embedding

@@ -90,18 +90,23 @@ def dequantized_folder(gguf_path: str, cache_dir: str | None = None, log=None) -
     digest = file_hash(gguf_path)
     root = os.path.join(cache_dir or tune_cache_dir(), "gguf")
     final = os.path.join(root, f"{digest[:16]}-{FOLDER_VERSION}")
-    if os.path.isfile(os.path.join(final, SOURCE_FILE)):
+    if _finished(final):
         return final
     meta = read_metadata(gguf_path)
     if log:
         log(f"tune: model: dequantising {os.path.basename(gguf_path)} ({weight_type_label(meta['file_type'])}) "
             f"into {final} (once; later runs reuse it)")
-    with atomic_dir(final, keep_existing=lambda folder: os.path.isfile(os.path.join(folder, SOURCE_FILE))) as tmp:
+    with atomic_dir(final, keep_existing=_finished) as tmp:
         _write_folder(gguf_path, tmp, meta)
         with open(os.path.join(tmp, SOURCE_FILE), "w", encoding="utf-8") as f:  # written last: marks it complete
             json.dump({"file": os.path.abspath(gguf_path), "sha256": digest, "file_type": meta["file_type"],
                        "pre": meta["pre"]}, f)
     return final
+
+
+def _finished(folder: str) -> bool:
+    """A dequantised folder is complete once its SOURCE_FILE is in it (written last)."""
+    return os.path.isfile(os.path.join(folder, SOURCE_FILE))
 
 
 def _write_folder(gguf_path: str, out: str, meta: dict) -> None:
