@@ -6,7 +6,12 @@ Cases (same model, data, LoRA, max length, effective batch and steps for every s
      lengths, max_length 2048, a ~20M-parameter Llama with a 4k byte-level BPE vocabulary;
   b  the same conversations with Qwen2's real 151k vocabulary (../shared/tokenizers/qwen2) on a small Llama,
      where the logits dominate time and memory;
-  c  the Alpaca sample, max_length 256 (tune with data.packing=true, as before).
+  c  the Alpaca sample, max_length 256 (tune with data.packing=true, as before);
+  s  SmolLM2-135M-Instruct (the real model users train: 30 layers, hidden 576, tied 49k embedding, bf16
+     checkpoint; tests/smollm2.py fetches it) on the ShareGPT-like conversations, max_length 1024, batch 4;
+  t  SmolLM2 on the Alpaca sample's lengths, max_length 256, batch 4.
+Methods (--method, default per case): lora (r 16 on q/k/v/o), lora_qv, lora_all (all-linear), full, qlora (4-bit
+nf4 base, LoRA all-linear).
 Systems: tune (`tune train` defaults), TRL SFTTrainer defaults (TRL 1.16: gradient checkpointing and bf16
 autocast on, even on CPU), TRL matched (checkpointing off, fp32, as tune's defaults). TRL trains the same
 assistant turns (assistant_only_loss with a chatml template carrying generation marks; prompt/completion
@@ -17,7 +22,8 @@ torch.cuda.max_memory_allocated (GPU), MFU (model FLOPs per trained token as tun
 every system, against this machine's measured matmul peak), final loss; then the ratios, last
 `ratio_vs_trl[CASE]=X.XX` (tune / TRL-defaults tokens/s) and `memory_vs_trl[CASE]=X.XX`.
 
-    python benchmarks/train_throughput.py [--case a b c] [--steps 12] [--max-length N] [--batch N]
+    python benchmarks/train_throughput.py [--case a b c s t] [--method lora_all full ...] [--steps 12]
+        [--max-length N] [--batch N]
 """
 from __future__ import annotations
 
@@ -35,14 +41,18 @@ import tempfile
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared")
-ALPACA = os.path.join(SHARED, "data", "alpaca", "alpaca_en_demo.json")
+ALPACA = os.path.join(HERE, "..", "tests", "data", "alpaca", "alpaca_en_demo.json")
 SIZE = dict(hidden_size=512, num_layers=6, num_heads=8, num_kv_heads=8, intermediate_size=1376)
 SMALL = dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4, intermediate_size=688)
-LORA = dict(r=16, alpha=32, dropout=0.05, targets=["q_proj", "k_proj", "v_proj", "o_proj"])
+LORA = dict(r=16, alpha=32, dropout=0.05)
+TARGETS = {"lora": ["q_proj", "k_proj", "v_proj", "o_proj"], "lora_qv": ["q_proj", "v_proj"],
+           "lora_all": ["all-linear"], "qlora": ["all-linear"], "full": None}
 CASES = {
-    "a": dict(data="sharegpt", model="tiny20m", max_length=2048, batch=8, tune=[]),
-    "b": dict(data="sharegpt", model="qwen2_small", max_length=2048, batch=8, tune=[]),
-    "c": dict(data="alpaca", model="tiny20m", max_length=256, batch=8, tune=["data.packing=true"]),
+    "a": dict(data="sharegpt", model="tiny20m", max_length=2048, batch=8, tune=[], methods=["lora"]),
+    "b": dict(data="sharegpt", model="qwen2_small", max_length=2048, batch=8, tune=[], methods=["lora"]),
+    "c": dict(data="alpaca", model="tiny20m", max_length=256, batch=8, tune=["data.packing=true"], methods=["lora"]),
+    "s": dict(data="sharegpt", model="smollm2", max_length=1024, batch=4, tune=[], methods=["lora_all"]),
+    "t": dict(data="alpaca", model="smollm2", max_length=256, batch=4, tune=[], methods=["lora_all"]),
 }
 CHATML_GENERATION = (  # chatml with generation marks, so TRL's assistant_only_loss labels what tune labels
     "{% for m in messages %}{% if m['role'] == 'assistant' %}<|im_start|>assistant\n{% generation %}"
@@ -107,6 +117,13 @@ def qwen2_small(folder: str) -> str | None:
     return random_llama(folder, "qwen2", SMALL, tie_word_embeddings=True)
 
 
+def smollm2() -> str:
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from tests.smollm2 import smollm2_folder
+
+    return smollm2_folder()
+
+
 def tiny20m() -> str:
     from tune.models.tiny import tiny_model_dir
 
@@ -116,6 +133,14 @@ def tiny20m() -> str:
 # -- the systems (each in its own process) -------------------------------------------------------------------
 def _result(tokens, positions, seconds, loss):
     return {"tokens": tokens, "positions": positions, "seconds": seconds, "loss": loss}
+
+
+def tune_method(method: str) -> list[str]:
+    if method == "full":
+        return ["method=full"]
+    return [f"method={'qlora' if method == 'qlora' else 'lora'}", f"method.r={LORA['r']}",
+            f"method.alpha={LORA['alpha']}", f"method.dropout={LORA['dropout']}",
+            f"method.target_modules=[{','.join(TARGETS[method])}]"]
 
 
 def run_tune(a) -> dict:
@@ -130,11 +155,7 @@ def run_tune(a) -> dict:
             f"data.format={fmt}",
             f"data.max_length={a.max_length}",
             "template=chatml",
-            "method=lora",
-            f"method.r={LORA['r']}",
-            f"method.alpha={LORA['alpha']}",
-            f"method.dropout={LORA['dropout']}",
-            f"method.target_modules=[{','.join(LORA['targets'])}]",
+            *tune_method(a.method),
             f"trainer.max_steps={a.steps}",
             f"trainer.per_device_train_batch_size={a.batch}",
             "data.cache=false",
@@ -190,6 +211,7 @@ class CountingCollator:
 
 def run_trl(a, **overrides) -> dict:
     import datasets
+    import torch
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
@@ -215,15 +237,28 @@ def run_trl(a, **overrides) -> dict:
         **extra,
         **overrides,
     )
-    lora = LoraConfig(
+    targets = TARGETS[a.method]
+    lora = None if targets is None else LoraConfig(
         task_type="CAUSAL_LM",
         r=LORA["r"],
         lora_alpha=LORA["alpha"],
         lora_dropout=LORA["dropout"],
-        target_modules=LORA["targets"],
+        target_modules="all-linear" if targets == ["all-linear"] else targets,
     )
+    load = {"dtype": torch.float32}
+    if a.method == "qlora":
+        from transformers import BitsAndBytesConfig
+
+        load["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16 if args.bf16 else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(a.model, **load)
+    if a.method == "qlora":
+        from tune.models.quantize import disable_cpu_bf16_repack
+
+        disable_cpu_bf16_repack(model)  # bitsandbytes' CPU bug (FIELD_NOTES.md), which tune works around too
     trainer = SFTTrainer(
-        model=AutoModelForCausalLM.from_pretrained(a.model),
+        model=model,
         args=args,
         train_dataset=ds,
         processing_class=tok,
@@ -247,14 +282,25 @@ def run_trl_matched(a) -> dict:
 SYSTEMS = {"tune": run_tune, "trl": run_trl, "trl_matched": run_trl_matched}
 
 
-def flops_per_token(model: str, max_length: int) -> float:
-    """tune's model-FLOPs count for a typical trained token (half the labelled positions, examples of ~max/4)."""
-    from transformers import AutoConfig
+def flops_per_token(model: str, max_length: int, method: str) -> float:
+    """tune's computed model-FLOPs for a typical trained token (half the labelled positions, examples of ~max/4):
+    6 per trained weight, 4 per frozen one (tune.train.throughput)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    from tune.train.throughput import model_shape
+    from tune.train.throughput import model_shape, with_training
 
-    shape = model_shape(AutoConfig.from_pretrained(model))
-    return shape.flops(1.0, 0.5, max_length / 4)
+    config = AutoConfig.from_pretrained(model)
+    with torch.device("meta"):
+        m = AutoModelForCausalLM.from_config(config)
+    if TARGETS[method] is not None:
+        from peft import LoraConfig, get_peft_model
+
+        targets = TARGETS[method]
+        m = get_peft_model(m, LoraConfig(r=LORA["r"], target_modules="all-linear" if targets == ["all-linear"]
+                                         else targets))
+    return with_training(model_shape(config), m).computed_flops(1.0, 0.5, max_length / 4)
+
 
 
 def peak_memory_mb() -> float:
@@ -267,17 +313,18 @@ def peak_memory_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--case", nargs="+", default=["a", "b", "c"], choices=list(CASES))
+    parser.add_argument("--method", nargs="+", choices=list(TARGETS), help="override every case's methods")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--system", choices=SYSTEMS, help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--max-length", help="override every case's max_length (a small machine)")
     parser.add_argument("--batch", help="override every case's batch size")
-    for hidden in ("--model", "--data", "--data-kind"):
+    for hidden in ("--model", "--data", "--data-kind", "--one-method"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--tune-extra", nargs="*", default=[], help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.system:
-        a.max_length, a.batch = int(a.max_length), int(a.batch)
+        a.max_length, a.batch, a.method = int(a.max_length), int(a.batch), a.one_method
         res = SYSTEMS[a.system](a)
         res["peak_mb"] = peak_memory_mb()
         print("RESULT " + json.dumps(res))
@@ -291,12 +338,9 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     sharegpt = os.path.join(tmp, "sharegpt_like.json")
     sharegpt_like(sharegpt)
-    alpaca = (
-        ALPACA
-        if os.path.exists(ALPACA)
-        else os.path.join(HERE, "..", "src", "tune", "assets", "demo", "alpaca_demo.json")
-    )
-    models = {"tiny20m": tiny20m, "qwen2_small": lambda: qwen2_small(os.path.join(tmp, "qwen2_small"))}
+    alpaca = ALPACA
+    models = {"tiny20m": tiny20m, "qwen2_small": lambda: qwen2_small(os.path.join(tmp, "qwen2_small")),
+              "smollm2": smollm2}
     summary = []
     for case in a.case:
         c = dict(CASES[case])
@@ -307,54 +351,40 @@ def main() -> None:
             print(f"[{case}] skipped: {SHARED}/tokenizers/qwen2 not present")
             continue
         data = sharegpt if c["data"] == "sharegpt" else alpaca
-        results = {}
-        for name in SYSTEMS:
-            cmd = [
-                sys.executable,
-                __file__,
-                "--system",
-                name,
-                "--steps",
-                str(a.steps),
-                "--model",
-                model,
-                "--data",
-                data,
-                "--data-kind",
-                c["data"],
-                "--max-length",
-                str(c["max_length"]),
-                "--batch",
-                str(c["batch"]),
-                "--tune-extra",
-                *c["tune"],
-            ]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-            if proc.returncode or not line:
-                print(f"[{case}] {name}: failed\n{proc.stderr[-3000:]}")
-                sys.exit(1)
-            results[name] = json.loads(line[-1][7:])
-        fpt = flops_per_token(model, c["max_length"])
-        print(
-            f"[{case}] model={c['model']} data={c['data']} LoRA r={LORA['r']} max_length={c['max_length']} "
-            f"batch={c['batch']} steps={a.steps} peak={peak / 1e12:.2f} TFLOP/s"
-        )
-        for name, r in results.items():
-            tps = r["tokens"] / r["seconds"]
-            print(
-                f"[{case}] {name:12s} trained tokens/s {tps:8.0f}   "
-                f"padding {1 - r['tokens'] / max(r['positions'], 1):6.1%}   "
-                f"peak memory {r['peak_mb']:7.0f} MB   MFU {tps * fpt / peak:6.2%}   final loss {r['loss']:.4f}"
-            )
-        tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
-        summary += [
-            f"ratio_vs_trl_matched[{case}]={tps['tune'] / tps['trl_matched']:.2f}",
-            f"ratio_vs_trl[{case}]={tps['tune'] / tps['trl']:.2f}",
-            f"memory_vs_trl[{case}]={results['tune']['peak_mb'] / results['trl']['peak_mb']:.2f}",
-        ]
-        sys.stdout.flush()
+        for method in a.method or c["methods"]:
+            summary += run_case(a, f"{case}/{method}", c, model, data, method, peak)
     print("\n".join(summary))
+
+
+def run_case(a, label: str, c: dict, model: str, data: str, method: str, peak: float) -> list[str]:
+    """Each system in its own process on one case and method; prints a row per system, returns the ratios."""
+    results = {}
+    for name in SYSTEMS:
+        cmd = [sys.executable, __file__, "--system", name, "--steps", str(a.steps), "--model", model, "--data", data,
+               "--data-kind", c["data"], "--max-length", str(c["max_length"]), "--batch", str(c["batch"]),
+               "--one-method", method, "--tune-extra", *c["tune"]]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        if proc.returncode or not line:
+            print(f"[{label}] {name}: failed\n{proc.stderr[-3000:]}")
+            sys.exit(1)
+        results[name] = json.loads(line[-1][7:])
+    fpt = flops_per_token(model, c["max_length"], method)
+    print(f"[{label}] model={c['model']} data={c['data']} method={method} max_length={c['max_length']} "
+          f"batch={c['batch']} steps={a.steps} peak={peak / 1e12:.2f} TFLOP/s")
+    for name, r in results.items():
+        tps = r["tokens"] / r["seconds"]
+        padding = 1 - r["tokens"] / max(r["positions"], 1)
+        print(f"[{label}] {name:12s} trained tokens/s {tps:8.0f}   padding {padding:6.1%}"
+              f"   peak memory {r['peak_mb']:7.0f} MB   MFU {tps * fpt / peak:6.2%}   final loss {r['loss']:.4f}")
+    sys.stdout.flush()
+    tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
+    return [
+        f"ratio_vs_trl_matched[{label}]={tps['tune'] / tps['trl_matched']:.2f}",
+        f"ratio_vs_trl[{label}]={tps['tune'] / tps['trl']:.2f}",
+        f"memory_vs_trl_matched[{label}]={results['tune']['peak_mb'] / results['trl_matched']['peak_mb']:.2f}",
+        f"memory_vs_trl[{label}]={results['tune']['peak_mb'] / results['trl']['peak_mb']:.2f}",
+    ]
 
 
 if __name__ == "__main__":

@@ -38,3 +38,35 @@ def resolve_precision(name: str) -> str:
     if name == "fp16" and not cuda:
         raise ConfigError("trainer.precision=fp16: fp16 mixed precision needs a GPU; use bf16 or fp32 on CPU")
     return name
+
+
+# fp32 matmuls' internal math, torch.set_float32_matmul_precision's names: highest (fp32), high (TF32 on GPUs that
+# have it), medium (bf16 on CPUs with AVX512-BF16 or AMX, through oneDNN). Not a dtype: weights, checkpoints and
+# exports stay fp32, so it has no place in PRECISION_DTYPES, tune.json or serving.
+MatmulPrecision = choices("MatmulPrecision", ["auto", "highest", "high", "medium"], __name__)
+
+
+def resolve_matmul_precision(name: str, precision: str) -> str:
+    """auto: torch's own default (highest); an explicit choice as given. Only fp32 matmuls read it: under bf16/fp16
+    autocast it changes nothing."""
+    return "highest" if name == "auto" else name
+
+
+class matmul_precision:
+    """Sets torch's process-wide fp32 matmul precision for a training run and restores the previous one after it
+    (the notebook API trains in the user's process)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        import torch
+
+        self.previous = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision(self.name)
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.set_float32_matmul_precision(self.previous)

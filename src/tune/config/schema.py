@@ -15,7 +15,8 @@ from ..data.templates import template_names
 from ..exports import formats
 from ..methods import all_method_fields, methods
 from ..paths import config_dir
-from ..precision import Precision  # one enum of precisions: the trainer, export and QLoRA compute dtypes
+# one enum of precisions: the trainer, export and QLoRA compute dtypes
+from ..precision import MatmulPrecision, Precision
 
 TemplateName = choices("TemplateName", template_names(), __name__)
 MethodName = choices("MethodName", methods(), __name__)
@@ -75,6 +76,7 @@ class TrainerConfig:
     eval_steps: Optional[int] = None  # with data.val_size: evaluate every N steps (default: each epoch)
     seed: int = 42
     precision: Precision = Precision.auto  # auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU
+    matmul_precision: MatmulPrecision = MatmulPrecision.auto  # fp32 matmuls: highest | high (TF32) | medium (bf16)
     gradient_checkpointing: Any = "auto"  # true | false | auto: on only when the run would not fit without it
     memory_limit_gb: Optional[float] = None  # the memory a run may use (default: what is available); a limit
     use_liger_kernel: bool = False  # Liger's Triton kernels (GPU; tune's own chunked loss stays the loss)

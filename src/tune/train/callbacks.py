@@ -10,6 +10,7 @@ from transformers.trainer_callback import ProgressCallback
 
 from ..rundir import RunDir
 from .checkpoints import rotate_checkpoints, write_marker
+from .throughput import mfu_text
 from ..loss import perplexity
 
 
@@ -77,7 +78,7 @@ def log_line(step: int, max_steps: int, logs: dict) -> str:
     if "padding_fraction" in logs:
         parts.append(f"padding {100 * logs['padding_fraction']:.1f}%")
     if "mfu" in logs:
-        parts.append(f"MFU {100 * logs['mfu']:.1f}%")
+        parts.append(mfu_text(logs))
     if "peak_memory_gb" in logs:
         parts.append(f"peak memory {logs['peak_memory_gb']:.2f} GB")
     return f"{where}: " + ", ".join(parts) if parts else ""

@@ -20,12 +20,14 @@ from ..loss import causal_lm_loss, perplexity
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
-from ..precision import precision_name, resolve_precision, torch_dtype as compute_dtype
+from ..precision import matmul_precision, precision_name, resolve_matmul_precision, resolve_precision
+from ..precision import torch_dtype as compute_dtype
 from ..paths import publish_dir
 from ..rundir import RunDir, run_meta, step_of
 from ..distributed import is_main_process, leave_process_group, process_group, rank_zero_value
 from .callbacks import CheckpointMarkerCallback, MetricsFileCallback, bars_fit_stderr, plot_loss
 from .checkpoints import compare_resumed_config, holds_a_run, lock_output_dir, plan_resume
+from .throughput import mfu_text
 from .trainer import TuneTrainer
 
 
@@ -203,7 +205,12 @@ def start_line(path: str, weights: str, precision: str, autocast: bool, given: s
     and which computes."""
     from ..models.load import checkpoint_dtype, describe_source
 
+    import torch
+
     compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and autocast else "")
+    matmul = torch.get_float32_matmul_precision()
+    if precision == "fp32" and matmul != "highest":
+        compute += f" (matmul math: {'bf16 on CPU, TF32 on GPU' if matmul == 'medium' else 'TF32 on GPU'})"
     return (
         f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
         f"{weights}; {compute}"
@@ -275,6 +282,7 @@ class Setup:
     resume_from: str | None = None  # the checkpoint-N folder to resume from
     lock: Any = None  # the output folder's lock, held while this process lives
     created_dir: bool = False  # this run made the output folder (removed again if the start fails)
+    matmul: str = "highest"  # torch's fp32 matmul precision for the run (trainer.matmul_precision)
 
 
 @dataclass
@@ -338,7 +346,8 @@ def setup(cfg) -> Setup:
                 log(line)
     if plan.message:
         log(plan.message)
-    return Setup(model_path, precision, output_dir, args, plan.checkpoint, lock, created)
+    matmul = resolve_matmul_precision(cfg.trainer.matmul_precision, precision)
+    return Setup(model_path, precision, output_dir, args, plan.checkpoint, lock, created, matmul)
 
 
 def set_threads(threads: int | None) -> int:
@@ -414,7 +423,7 @@ def summary_line(metrics: dict) -> str:
         parts.append(f"{metrics['tokens_per_second']:,.0f} trained tokens/s")
         parts.append(f"padding {100 * metrics['padding_fraction']:.1f}%")
     if "mfu" in metrics:
-        parts.append(f"MFU {100 * metrics['mfu']:.1f}%")
+        parts.append(mfu_text(metrics))
     if "peak_memory_gb" in metrics:
         parts.append(f"peak memory {metrics['peak_memory_gb']:.2f} GB")
     if "eval_loss" in metrics:
@@ -500,6 +509,11 @@ def _as_dict(node) -> dict:
 def run_training(cfg) -> TrainResult:
     """Train as the config says and return where it went, the final metrics, the model and tokenizer."""
     s = setup(cfg)
+    with matmul_precision(s.matmul):  # process-wide: restored when the run ends (the notebook API's process goes on)
+        return _train_from_setup(cfg, s)
+
+
+def _train_from_setup(cfg, s: Setup) -> TrainResult:
     try:
         data = prepare_data(cfg, s.model_path)
         memory = resolve_memory(cfg, s, data)

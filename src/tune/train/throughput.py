@@ -4,8 +4,12 @@ Model FLOPs per micro-batch, PaLM's convention (training = 3 x forward, recomput
   6 x N_body x real tokens                      (every weight matmul of the decoder layers)
 + 6 x hidden x vocab x labelled positions        (the LM head, which tune applies only where a label follows)
 + 12 x layers x attention width x sum(len_i^2)   (scores and values; each example attends to itself only)
-The peak: ``trainer.peak_tflops`` when given; on a GPU, its dense bf16/fp16 peak from a small table; on CPU,
-a matmul peak measured once per machine/threads/dtype and cached, the first time a run logs.
+That convention (``mfu_6n``) counts weight gradients that a frozen weight never gets. ``mfu`` counts what is
+computed: a trained weight costs 6 FLOPs per token (forward, input gradient, weight gradient), a frozen one 4
+(forward and the input gradient that reaches the trained weights below it), an adapter (LoRA's A and B) 6 per
+weight; the two agree for a full fine-tune.
+The peak: ``trainer.peak_tflops`` when given; on a GPU, its dense bf16/fp16 peak from a small table; on CPU, the
+best matmul rate of this CPU at this thread count and dtype ever measured here (cpu_peak_flops).
 """
 from __future__ import annotations
 
@@ -35,9 +39,24 @@ class ModelShape:
     vocab: int
     layers: int
     attention_width: int    # heads x head_dim
+    trained_body: int | None = None  # body weights that get a weight gradient (None: all of them)
+    adapter_params: int = 0          # trained matmul weights beside the body's (LoRA's A and B)
+    head_trained: bool = True
 
     def flops(self, real_tokens: float, labelled: float, sum_sq_lengths: float) -> float:
+        """The 6N convention: every weight counted as trained."""
         return (6 * self.body_params * real_tokens + 6 * self.hidden * self.vocab * labelled
+                + 12 * self.layers * self.attention_width * sum_sq_lengths)
+
+    @property
+    def counts_frozen(self) -> bool:
+        return self.trained_body not in (None, self.body_params) or bool(self.adapter_params) or not self.head_trained
+
+    def computed_flops(self, real_tokens: float, labelled: float, sum_sq_lengths: float) -> float:
+        """What is computed: 6 per trained weight and token, 4 per frozen one."""
+        trained = self.body_params if self.trained_body is None else self.trained_body
+        per_token = 6 * trained + 4 * (self.body_params - trained) + 6 * self.adapter_params
+        return (per_token * real_tokens + (6 if self.head_trained else 4) * self.hidden * self.vocab * labelled
                 + 12 * self.layers * self.attention_width * sum_sq_lengths)
 
 
@@ -55,6 +74,36 @@ def model_shape(config) -> ModelShape | None:
     attn = h * heads * head_dim * 2 + h * kv * head_dim * 2        # q, o; k, v
     mlp = 3 * h * inter                                             # gate, up, down (SwiGLU)
     return ModelShape(layers * (attn + mlp), h, int(getattr(c, "vocab_size", 0) or 0), layers, heads * head_dim)
+
+
+def _numel(p) -> int:
+    return int(getattr(p, "ds_numel", 0) or p.numel())  # ZeRO-3 leaves a partitioned parameter empty
+
+
+def _is_matrix(p) -> bool:
+    return len(getattr(p, "ds_shape", None) or p.shape) >= 2
+
+
+OUTSIDE_BODY = ("embed", "lm_head", "wte", "prefix_encoder", "output_layer")
+
+
+def with_training(shape: ModelShape | None, model) -> ModelShape | None:
+    """``shape`` with what ``model`` trains: its body weights that require a gradient, its adapters' (LoRA)
+    weights, and whether the LM head is trained (frozen in LoRA and P-Tuning, a tied one with the embedding)."""
+    if shape is None:
+        return None
+    trained_body = adapter = 0
+    for name, p in model.named_parameters():
+        if not p.requires_grad or not _is_matrix(p) or any(k in name for k in OUTSIDE_BODY):
+            continue
+        if "lora_" in name:
+            adapter += _numel(p)
+        else:
+            trained_body += _numel(p)
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    head_trained = bool(head is not None and head.weight.requires_grad)
+    return ModelShape(shape.body_params, shape.hidden, shape.vocab, shape.layers, shape.attention_width,
+                      min(trained_body, shape.body_params), adapter, head_trained)
 
 
 def batch_counts(inputs: dict, labels: torch.Tensor) -> tuple[int, int, int, int]:
@@ -115,8 +164,16 @@ class ThroughputMeter:
         out = {"tokens_per_second": round(real / seconds, 1),
                "padding_fraction": round(1 - real / positions, 4) if positions else 0.0}
         if self.shape is not None and self.peak_flops:
-            out["mfu"] = round(self.shape.flops(real, labelled, sq) / seconds / self.peak_flops, 5)
+            out["mfu"] = round(self.shape.computed_flops(real, labelled, sq) / seconds / self.peak_flops, 5)
+            if self.shape.counts_frozen:
+                out["mfu_6n"] = round(self.shape.flops(real, labelled, sq) / seconds / self.peak_flops, 5)
         return out
+
+
+def mfu_text(fields: dict) -> str:
+    """"MFU 41.2%", with the 6N convention's figure beside it where frozen weights make the two differ."""
+    text = f"MFU {100 * fields['mfu']:.1f}%"
+    return text + (f" (6N convention {100 * fields['mfu_6n']:.1f}%)" if "mfu_6n" in fields else "")
 
 
 def gpu_peak_flops(name: str) -> float | None:
@@ -142,7 +199,10 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def measure_cpu_peak_flops(dtype: torch.dtype, sizes=(1024, 2048), repeats: int = 5) -> float:
+PEAK_SIZES, PEAK_REPEATS = (1024, 2048), 5  # fixed, so that figures measured at different times compare
+
+
+def measure_cpu_peak_flops(dtype: torch.dtype, sizes=PEAK_SIZES, repeats: int = PEAK_REPEATS) -> float:
     """The best rate of square matmuls (best of several sizes and repeats: a busy moment only lowers some)."""
     rates = []
     for size in sizes:
@@ -160,17 +220,35 @@ def _timed(a, b) -> float:
     return time.perf_counter() - t
 
 
-def cpu_peak_flops(dtype: torch.dtype) -> float:
-    """The best matmul rate of this CPU at this thread count and dtype, measured once and cached."""
+def cpu_peak_key(dtype: torch.dtype) -> str:
+    """CPU, threads, dtype and, for fp32, the matmul math in use (bf16 math under matmul precision "medium")."""
     key = f"{_cpu_name()}|threads={torch.get_num_threads()}|{str(dtype).replace('torch.', '')}"
+    matmul = torch.get_float32_matmul_precision()
+    return key + (f"|matmul={matmul}" if dtype == torch.float32 and matmul != "highest" else "")
+
+
+def cpu_peak_flops(dtype: torch.dtype, remeasure: bool = False, at_least: float = 0.0) -> float:
+    """The best matmul rate of this CPU at this thread count and dtype ever seen here.
+
+    Measured the first time and cached; ``remeasure`` measures again (a run that computed faster than the cached
+    figure proves it low) and ``at_least`` is such a run's own rate. The cache keeps the highest figure: load from
+    other jobs only ever lowers a measurement, so the best one seen is the nearest to the machine's peak.
+    """
+    key = cpu_peak_key(dtype)
     path = _cache_file()
     try:
         with open(path, encoding="utf-8") as f:
             cached = json.load(f)
     except (OSError, ValueError):
         cached = {}
-    if key not in cached:
-        cached[key] = measure_cpu_peak_flops(dtype)
+    if key not in cached or remeasure:
+        best = max(float(cached.get(key, 0.0)), measure_cpu_peak_flops(dtype), at_least)
+        try:  # re-read: another run may have written a higher figure meanwhile
+            with open(path, encoding="utf-8") as f:
+                cached = json.load(f)
+        except (OSError, ValueError):
+            cached = {}
+        cached[key] = max(best, float(cached.get(key, 0.0)))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:

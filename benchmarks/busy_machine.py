@@ -1,0 +1,78 @@
+"""Threads on a shared machine: a LoRA run on SmolLM2-135M-Instruct (tests/smollm2.py fetches it) on a quiet
+machine and beside busy processes this script starts itself (each a one-thread fp32 matmul loop, as another
+training job or a test suite would be), for each thread setting:
+
+  default      torch's default threads (one per core), OpenMP's default wait policy (threads spin while waiting)
+  passive      the same threads with OMP_WAIT_POLICY=PASSIVE (libgomp sleeps instead of spinning)
+  one thread   trainer.threads=1
+
+Each `tune train` runs in its own process; prints trained tokens/s per setting and load, and each setting's
+ratio to the default on the quiet machine (the cost of a setting where nothing else runs) and under load.
+
+    python benchmarks/busy_machine.py [--busy 2] [--steps 8]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path[:0] = [os.path.join(REPO, "src"), REPO]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ALPACA = os.path.join(REPO, "tests", "data", "alpaca", "alpaca_en_demo.json")
+SETTINGS = {
+    "default": ({}, []),
+    "passive": ({"OMP_WAIT_POLICY": "PASSIVE"}, []),
+    "one thread": ({}, ["trainer.threads=1"]),
+}
+BUSY = "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile True:\n    a @ a\n"
+
+
+def tokens_per_second(model: str, steps: int, env: dict, overrides: list[str]) -> float:
+    out = tempfile.mkdtemp()
+    cmd = [sys.executable, "-m", "tune", "train", f"model.name_or_path={model}", f"data.path={ALPACA}",
+           "data.format=alpaca", "template=tokenizer", "data.max_length=256", "data.cache=false", "data.val_size=0",
+           "method=lora", "trainer.per_device_train_batch_size=4", f"trainer.max_steps={steps}",
+           "trainer.logging_steps=1", "trainer.save_steps=100000", "trainer.report_to=[]",
+           "trainer.precision=fp32", f"trainer.output_dir={out}", *overrides]
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
+    if r.returncode:
+        raise SystemExit(r.stderr.strip().splitlines()[-1])
+    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"), encoding="utf-8")]
+    # the first step pays for warm-up: from the second row on, tokens over the time between rows
+    steps_rows = [row for row in rows if "loss" in row and "train_loss" not in row]
+    return sum(row["tokens_per_second"] for row in steps_rows[1:]) / max(len(steps_rows) - 1, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--busy", type=int, default=2, help="busy processes beside the run")
+    parser.add_argument("--steps", type=int, default=8)
+    a = parser.parse_args()
+    from tests.smollm2 import smollm2_folder
+
+    model = smollm2_folder()
+    results = {}
+    for load in (0, a.busy):
+        workers = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(load)]
+        try:
+            for name, (env, overrides) in SETTINGS.items():
+                results[name, load] = tokens_per_second(model, a.steps, env, overrides)
+                print(f"{name:10s} beside {load} busy processes: {results[name, load]:7.1f} trained tokens/s",
+                      flush=True)
+        finally:
+            for w in workers:
+                w.kill()
+    for name in SETTINGS:
+        print(f"{name:10s} quiet {results[name, 0] / results['default', 0]:5.2f}x default, beside {a.busy} busy "
+              f"{results[name, a.busy] / results['default', a.busy]:5.2f}x default "
+              f"({results[name, a.busy] / results[name, 0]:.2f}x its quiet speed)")
+
+
+if __name__ == "__main__":
+    main()
