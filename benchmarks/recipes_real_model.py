@@ -14,8 +14,9 @@ its [gMASK]/sop tokens belong to ChatGLM); chinese_vicuna_medical continues from
 the original continued from Chinese-Vicuna's.
 
 For each: held-out loss (labelled tokens only) of the base model (held as the run holds it: 4-bit for a method
-with a quantised base) and of the trained one, three held-out answers
-(greedy, the recipe's template, at most data.max_length new tokens; whether each stopped at the template's end of turn)
+with a quantised base) and of the trained one, answers to the first three held-out records that fit
+data.max_length whole (so their reference answer ends within it; greedy, the recipe's template, at most
+data.max_length new tokens; whether each stopped at the template's end of turn)
 from both, wall time of the run and its peak memory (the largest process's, as tune reports it).
 
     python benchmarks/recipes_real_model.py [--recipes alpaca huatuo ...] [--json results.json]
@@ -148,21 +149,16 @@ def answers(model, tokenizer, renderer, conversations, new_tokens: int) -> list[
     """(reply, stopped at the end of turn before ``new_tokens``) per held-out prompt, greedy."""
     import torch
 
-    from tune.infer.generation import prompt_ids
+    from tune.infer.generation import generate_ids, prompt_ids
     from tune.models.vocab import stop_token_ids
 
     stops = stop_token_ids(tokenizer, renderer.stop_strings)
     out = []
     for conv in conversations:
         ids = prompt_ids(renderer, tokenizer, [conv])[0]
-        with torch.no_grad():
-            new = model.generate(
-                torch.tensor([ids]),
-                max_new_tokens=new_tokens,
-                do_sample=False,
-                eos_token_id=stops,
-                pad_token_id=tokenizer.pad_token_id,
-            )[0, len(ids) :].tolist()
+        x = torch.tensor([ids])
+        new = generate_ids(model, x, torch.ones_like(x), max_new_tokens=new_tokens, do_sample=False,
+                           eos_token_id=stops, pad_token_id=tokenizer.pad_token_id)[0, len(ids):].tolist()
         stopped = bool(new) and new[-1] in stops
         out.append((tokenizer.decode(new, skip_special_tokens=True).strip(), stopped))
     return out
@@ -198,9 +194,12 @@ def held_out_scores(recipe: str, run_overrides: list[str], heldout: str, checkpo
     )
     data = prepare(cfg.data, tokenizer, renderer)
     loss, _ = labelled_loss(model, tokenizer, data.examples, 4)
-    rows = data.examples.select(range(min(3, len(data.examples))))
-    convs = [split_prompt(r["messages"])[0] for r in rows]
-    # at most data.max_length new tokens: an answer as long as the longest trained on can stop
+    # answers to the first held-out records that fit data.max_length whole (their reference answer ends within
+    # it), at most data.max_length new tokens: an answer as long as the longest trained on can stop
+    whole = compose(recipe, [*(o for o in run_overrides if not o.startswith(("data.path=", "data.max_length="))),
+                             f"data.path={heldout}", "data.cache=false", "data.max_length=1000000"])
+    fits = [r for r in prepare(whole.data, tokenizer, renderer).examples if len(r["input_ids"]) <= cfg.data.max_length]
+    convs = [split_prompt(r["messages"])[0] for r in fits[:3]]
     return {"loss": loss, "answers": answers(model, tokenizer, renderer, convs, cfg.data.max_length)}
 
 

@@ -160,3 +160,24 @@ def test_ptuning_on_a_4bit_base_reloads_on_the_same_base(tmp_path):
     )
     again = load_trained(result.output_dir)
     assert torch.allclose(logits(again.model, again.tokenizer), logits(result.model, result.tokenizer), atol=1e-5)
+
+
+def test_generation_continues_what_the_forward_pass_computes(trained):
+    """Every method's greedy reply is the step-by-step argmax of the forward pass training used (no cache): a
+    generation path that drops part of the model (peft's generate lost P-Tuning's prefix after the first token
+    under transformers 5, so replies were the base model's) fails here."""
+    from tune.data.conversation import Conversation, Message
+    from tune.infer.generation import generate_ids, prompt_ids
+    from tune.infer.load import load_trained
+
+    name, result = trained
+    t = load_trained(result.output_dir)
+    ids = prompt_ids(t.renderer, t.tokenizer, [Conversation([Message("user", "What is 3 plus 5?")])])[0]
+    seq = list(ids)
+    with torch.no_grad():
+        for _ in range(12):
+            seq.append(int(t.model(input_ids=torch.tensor([seq])).logits[0, -1].argmax()))
+    x = torch.tensor([ids])
+    out = generate_ids(t.model, x, torch.ones_like(x), max_new_tokens=12, do_sample=False, eos_token_id=None,
+                       pad_token_id=t.tokenizer.pad_token_id)
+    assert out[0, len(ids):].tolist() == seq[len(ids):], name

@@ -7,9 +7,12 @@ import pytest
 
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["huatuo", "vicuna"])
-def test_a_recipe_learns_on_a_real_model(recipe, smollm2, tmp_path):
-    from benchmarks.recipes_real_model import run_recipe
+def test_a_recipe_learns_on_a_real_model(recipe, smollm2, tmp_path, monkeypatch):
+    from benchmarks import recipes_real_model as bench
 
-    result = run_recipe(recipe, str(tmp_path), smollm2[1], {})
+    # smaller than the benchmark's scale, so both stay within a few minutes of the suite
+    monkeypatch.setattr(bench, "TRAIN", 48)
+    monkeypatch.setattr(bench, "MAX_LENGTH", 256)
+    result = bench.run_recipe(recipe, str(tmp_path), smollm2[1], {})
     assert result["loss_after"] <= 0.9 * result["loss_before"], result
     assert all(answer and stopped for answer, stopped in result["answers_after"]), result["answers_after"]

@@ -28,6 +28,32 @@ def batches_safely(model) -> bool:
     return not getattr(config, "is_prompt_learning", False)
 
 
+def generate_ids(model, input_ids, attention_mask, **kwargs):
+    """``model.generate`` (prompt and new ids), except for prefix tuning (P-Tuning v2), which it drives itself."""
+    config = getattr(model, "active_peft_config", None)
+    with torch.no_grad():
+        if getattr(config, "peft_type", None) == "PREFIX_TUNING":
+            return _generate_with_prefix(model, input_ids, attention_mask, config.num_virtual_tokens, **kwargs)
+        return model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+
+
+def _generate_with_prefix(model, input_ids, attention_mask, virtual_tokens: int, **kwargs):
+    """peft 0.21's generate for prefix tuning under transformers 5 puts a fresh prefix cache in place of the
+    generation cache at every step, so each new token sees the prefix and itself, not the prompt (its replies
+    came out as the base model's; tests/integration/test_methods.py compares each method's replies with a
+    step-by-step decode of the forward pass that training used). Here the prefix is the cache of
+    ``virtual_tokens`` positions that placeholder ids stand for: generate computes only the prompt on top of it,
+    at positions after the prefix as in training, and keeps its own cache from there."""
+    batch = input_ids.shape[0]
+    cache = model.get_prompt(batch_size=batch)
+    placeholder = input_ids.new_zeros((batch, virtual_tokens))
+    ones = attention_mask.new_ones((batch, virtual_tokens))
+    out = model.get_base_model().generate(input_ids=torch.cat([placeholder, input_ids], dim=1),
+                                          attention_mask=torch.cat([ones, attention_mask], dim=1),
+                                          past_key_values=cache, **kwargs)
+    return out[:, virtual_tokens:]
+
+
 def generate_replies(model, tokenizer, renderer, conversations: list[Conversation], max_new_tokens: int = 256,
                      temperature: float = 0.0, streamer=None) -> list[str]:
     """One reply per conversation (a batch, left-padded, where the model batches safely); stops at end-of-turn
@@ -49,8 +75,7 @@ def generate_replies(model, tokenizer, renderer, conversations: list[Conversatio
     multi = [s for s in stops if len(tokenizer(s, add_special_tokens=False)["input_ids"]) > 1]
     if multi:
         kwargs.update(stop_strings=multi, tokenizer=tokenizer)
-    with torch.no_grad():
-        out = model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device), **kwargs)
+    out = generate_ids(model, input_ids.to(device), attention.to(device), **kwargs)
     replies = []
     for row in out[:, longest:]:
         text = tokenizer.decode(row, skip_special_tokens=False)
