@@ -4,11 +4,12 @@ recipe says (its template, method and method fields, precision, checkpointing, a
 `accelerate launch --multi_gpu --num_processes 2` where it names one).
 
 Scaled to this machine, and printed per recipe: records (TRAIN to train on, HELD_OUT never trained on), the batch
-(BATCH examples per optimiser step, split over the ranks; no accumulation), data.max_length (the recipe's own, at
-most MAX_LENGTH), the steps (the recipe's epochs, at most EPOCHS, of the training records; at least MIN_STEPS),
-warm-up (at most a tenth of the steps), and the learning rate by one rule: the recipe's own times 10 for an adapter
-(LoRA, P-Tuning) and times 3 for a full fine-tune, at most 2e-2 (a few dozen steps stand in for thousands;
-P-Tuning's 2e-2 stays).
+(BATCH examples per optimiser step, split over the ranks; no accumulation), data.max_length (the recipe's own,
+raised in steps of 128 to the sample's median example where the recipe's own would cut most examples, at most
+MAX_LENGTH: Chinese costs about two tokens a character on SmolLM2's English-first tokenizer), the steps (the
+recipe's epochs, at most EPOCHS, of the training records; at least MIN_STEPS), warm-up (at most a tenth of the
+steps), and the learning rate by one rule: the recipe's own times 10 for an adapter (LoRA, P-Tuning) and times 3
+for a full fine-tune, at most 2e-2 (a few dozen steps stand in for thousands; P-Tuning's 2e-2 stays).
 chatglm_ptuning runs on SmolLM2 with model.trust_remote_code=false and the model's own template (ChatGLM's code and
 its [gMASK]/sop tokens belong to ChatGLM); chinese_vicuna_medical continues from the alpaca_lora run's adapter, as
 the original continued from Chinese-Vicuna's.
@@ -52,11 +53,12 @@ SAMPLES = {
     "chatglm_ptuning": ("alpaca/alpaca_zh_demo.json", "alpaca", "ADGEN (Chinese generation; not here: Chinese "
                         "instructions instead)"),
     "belle": ("alpaca/alpaca_zh_demo.json", "alpaca", "BELLE 0.5M (Chinese instructions)"),
-    "chinese_vicuna_medical": ("sharegpt/medicalgpt_medical_sft_1K_format.jsonl", "sharegpt",
-                               "cMedQA2 (Chinese medical Q&A; its sample here has ids only: MedicalGPT's Chinese "
-                               "medical Q&A instead)"),
+    "chinese_vicuna_medical": ("medical_dialogue/internal_medicine_sample.csv", "qa",
+                               "cMedQA2 (patients' questions, doctors' answers; its sample here has ids only: Toyhom's "
+                               "Chinese medical dialogues, the same kind, GB18030 CSV)"),
     "dolly": ("dolly/databricks-dolly-15k.first10.jsonl", "dolly", "databricks-dolly-15k (its first 10 records)"),
 }
+ENCODING = {"medical_dialogue/internal_medicine_sample.csv": "gb18030"}
 # the eight seed recipes (facts, the reference, has its own benchmark: benchmarks/real_model.py)
 ORDER = ["alpaca_lora", "chinese_vicuna_medical", "huatuo", "chatglm_ptuning", "alpaca", "vicuna", "belle", "dolly"]
 
@@ -67,7 +69,7 @@ def split_sample(recipe: str, root: str) -> tuple[str, str, int, int]:
     from tune.data.reading import read_records
 
     rel, _, _ = SAMPLES[recipe]
-    records = [r.record for r in read_records(os.path.join(DATA, rel), "utf-8") if r.error is None]
+    records = [r.record for r in read_records(os.path.join(DATA, rel), ENCODING.get(rel, "utf-8")) if r.error is None]
     held = HELD_OUT if len(records) >= TRAIN + HELD_OUT else max(2, len(records) // 4)
     train = min(TRAIN, len(records) - held)
     paths = []
@@ -79,7 +81,25 @@ def split_sample(recipe: str, root: str) -> tuple[str, str, int, int]:
     return paths[0], paths[1], train, held
 
 
-def scaled(recipe: str, train_records: int) -> tuple[list[str], dict]:
+def median_length(recipe: str, run_overrides: list[str], path: str, base: str) -> int:
+    """The median token count of the sample's examples, whole, with the recipe's template on the base's tokenizer."""
+    import statistics
+
+    from transformers import AutoTokenizer
+
+    from tune import compose
+    from tune.data.prepare import prepare
+    from tune.data.templates import get_template
+
+    cfg = compose(recipe, [*run_overrides, f"data.path={path}", "data.cache=false", "data.max_length=1000000"])
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    data = prepare(cfg.data, tokenizer, get_template(cfg.template.name, tokenizer))
+    return int(statistics.median(len(x) for x in data.examples["input_ids"]))
+
+
+def scaled(recipe: str, train_records: int, median: int) -> tuple[list[str], dict]:
+    """The recipe's settings scaled to this machine (module docstring); ``median``: the sample's median example
+    length in tokens."""
     from tune import compose
 
     cfg = compose(recipe, ["model=tiny"])  # the recipe's own settings (its model is replaced anyway)
@@ -88,7 +108,9 @@ def scaled(recipe: str, train_records: int) -> tuple[list[str], dict]:
     steps = max(MIN_STEPS, round(epochs * train_records / BATCH))  # dolly's sample is 10 records
     factor = LR_FACTOR.get(cfg.method.name, LR_FACTOR_ADAPTER)
     lr = min(t.learning_rate * factor, LR_CAP)
-    max_length = min(MAX_LENGTH, cfg.data.max_length)
+    # the recipe's own; raised (in steps of 128) to the sample's median example where the recipe's would cut
+    # most examples: Chinese costs about two tokens a character on SmolLM2's tokenizer
+    max_length = min(MAX_LENGTH, max(cfg.data.max_length, -(-median // 128) * 128))
     warmup = min(t.warmup_steps, steps // 10) if t.warmup_steps else 0
     ranks = 2 if cfg.deepspeed.name != "none" else 1
     overrides = [
@@ -109,7 +131,7 @@ def scaled(recipe: str, train_records: int) -> tuple[list[str], dict]:
         "batch": f"{BATCH} ({BATCH // ranks} x {ranks} ranks)",
         "lr": f"{t.learning_rate:g} -> {lr:g} (x {factor})",
         "warmup_steps": warmup,
-        "max_length": max_length,
+        "max_length": f"{max_length} (recipe {cfg.data.max_length}, sample median {median})",
         "deepspeed": cfg.deepspeed.name,
         "method": cfg.method.name,
         "precision": str(t.precision),
@@ -209,17 +231,18 @@ def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
     rel, fmt, stands_for = SAMPLES[recipe]
     train_file, heldout, n_train, n_held = split_sample(recipe, root)
     data = [f"data.path={train_file}", f"data.format={fmt}"]
-    overrides, shown = scaled(recipe, n_train)
     model_args = [f"model.name_or_path={base}"]
     if recipe == "chatglm_ptuning":
         model_args += ["model.trust_remote_code=false", "template=tokenizer"]
-        shown["template"] = "tokenizer (the model's own; chatglm2's [gMASK]/sop are ChatGLM's tokens)"
     if recipe == "chinese_vicuna_medical":
         if "alpaca_lora" not in earlier:
             raise SystemExit("chinese_vicuna_medical continues from alpaca_lora's adapter: run both")
         model_args.append(f"method.init_adapter={earlier['alpaca_lora']['model_dir']}")
     out = os.path.join(root, f"{recipe}-run")
+    overrides, shown = scaled(recipe, n_train, median_length(recipe, [*model_args, *data], train_file, base))
     run_overrides = [*model_args, *data, *overrides]
+    if recipe == "chatglm_ptuning":
+        shown["template"] = "tokenizer (the model's own; chatglm2's [gMASK]/sop are ChatGLM's tokens)"
     print(f"[{recipe}] sample {rel} ({stands_for}): {n_train} train, {n_held} held out; "
           + ", ".join(f"{k} {v}" for k, v in shown.items()), flush=True)
     before = held_out_scores(recipe, run_overrides, heldout, None, base)

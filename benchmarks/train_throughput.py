@@ -13,7 +13,8 @@ Cases (same model, data, LoRA, max length, effective batch and steps for every s
 Methods (--method, default per case): lora (r 16 on q/k/v/o), lora_qv, lora_all (all-linear), full, qlora (4-bit
 nf4 base, LoRA all-linear).
 Systems: tune (`tune train` defaults), TRL SFTTrainer defaults (TRL 1.16: gradient checkpointing and bf16
-autocast on, even on CPU), TRL matched (checkpointing off, fp32, as tune's defaults). TRL trains the same
+autocast on, even on CPU), TRL matched (checkpointing off, fp32, as tune's defaults), TRL matched with tune's
+fp32 matmul route (bf16 math where trainer.matmul_precision=auto picks it: a CPU with bf16 units). TRL trains the same
 assistant turns (assistant_only_loss with a chatml template carrying generation marks; prompt/completion
 for Alpaca).
 
@@ -279,7 +280,18 @@ def run_trl_matched(a) -> dict:
     return run_trl(a, gradient_checkpointing=False, bf16=False)
 
 
-SYSTEMS = {"tune": run_tune, "trl": run_trl, "trl_matched": run_trl_matched}
+def run_trl_matched_route(a) -> dict:
+    """TRL matched, with the fp32 matmul math tune's trainer.matmul_precision=auto picks here (bf16 math on a CPU
+    with bf16 units), so the ratio compares like with like."""
+    import torch
+
+    from tune.precision import resolve_matmul_precision
+
+    torch.set_float32_matmul_precision(resolve_matmul_precision("auto", "fp32"))
+    return run_trl_matched(a)
+
+
+SYSTEMS = {"tune": run_tune, "trl": run_trl, "trl_matched": run_trl_matched, "trl_matched_route": run_trl_matched_route}
 
 
 def flops_per_token(model: str, max_length: int, method: str) -> float:
@@ -333,8 +345,11 @@ def main() -> None:
 
     from tune.train.throughput import cpu_peak_flops, peak_flops
 
+    from tune.precision import matmul_precision, resolve_matmul_precision
+
     peak, _ = peak_flops(None, torch.float32)
-    peak = peak or cpu_peak_flops(torch.float32)
+    with matmul_precision(resolve_matmul_precision("auto", "fp32")):  # the peak of the math tune's default uses
+        peak = peak or cpu_peak_flops(torch.float32)
     tmp = tempfile.mkdtemp()
     sharegpt = os.path.join(tmp, "sharegpt_like.json")
     sharegpt_like(sharegpt)
@@ -381,6 +396,7 @@ def run_case(a, label: str, c: dict, model: str, data: str, method: str, peak: f
     tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
     return [
         f"ratio_vs_trl_matched[{label}]={tps['tune'] / tps['trl_matched']:.2f}",
+        f"ratio_vs_trl_matched_route[{label}]={tps['tune'] / tps['trl_matched_route']:.2f}",
         f"ratio_vs_trl[{label}]={tps['tune'] / tps['trl']:.2f}",
         f"memory_vs_trl_matched[{label}]={results['tune']['peak_mb'] / results['trl_matched']['peak_mb']:.2f}",
         f"memory_vs_trl[{label}]={results['tune']['peak_mb'] / results['trl']['peak_mb']:.2f}",

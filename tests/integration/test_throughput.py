@@ -88,7 +88,8 @@ def test_a_run_faster_than_the_cached_peak_measures_it_again(tmp_path, monkeypat
     key = throughput.cpu_peak_key(torch.float32)
     (tmp_path / "cache" / "cpu_peak_flops.json").write_text(json.dumps({key: 1e6}))
     cfg = compose(None, ["trainer.report_to=[]", "trainer.max_steps=4", "trainer.logging_steps=2",
-                         f"trainer.output_dir={tmp_path / 'run'}", "trainer.save_steps=1000", "trainer.precision=fp32"])
+                         f"trainer.output_dir={tmp_path / 'run'}", "trainer.save_steps=1000", "trainer.precision=fp32",
+                         "trainer.matmul_precision=highest"])  # the cache key written above: plain fp32
     train(cfg)
     rows = [r for r in metrics_rows(tmp_path / "run") if "loss" in r]
     assert rows and all(0 < r["mfu"] <= 1 for r in rows)

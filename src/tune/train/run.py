@@ -20,7 +20,7 @@ from ..loss import causal_lm_loss, perplexity
 from ..methods import count_parameters, get_method
 from ..models.load import load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
-from ..precision import matmul_precision, precision_name, resolve_matmul_precision, resolve_precision
+from ..precision import cpu_bf16_units, matmul_precision, precision_name, resolve_matmul_precision, resolve_precision
 from ..precision import torch_dtype as compute_dtype
 from ..paths import publish_dir
 from ..rundir import RunDir, run_meta, step_of
@@ -210,7 +210,9 @@ def start_line(path: str, weights: str, precision: str, autocast: bool, given: s
     compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and autocast else "")
     matmul = torch.get_float32_matmul_precision()
     if precision == "fp32" and matmul != "highest":
-        compute += f" (matmul math: {'bf16 on CPU, TF32 on GPU' if matmul == 'medium' else 'TF32 on GPU'})"
+        units = cpu_bf16_units() if not torch.cuda.is_available() else None
+        compute += (f" with bf16 matmul math (oneDNN on this CPU's {units}; trainer.matmul_precision=highest for "
+                    "plain fp32)" if units and matmul == "medium" else " with TF32 matmul math")
     return (
         f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
         f"{weights}; {compute}"
