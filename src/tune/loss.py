@@ -98,14 +98,29 @@ def chunked_cross_entropy_sum(
     """sum CE(head(hidden), targets) with at most ``chunk_tokens`` rows of logits alive at a time (default: as
     many as CHUNK_ELEMENTS allows); each chunk is recomputed in backward instead of kept."""
     rows = chunk_tokens or max(64, CHUNK_ELEMENTS // max(vocab_size, 1))
-    if hidden.shape[0] <= rows:
+    chunks = _same_on_every_rank(max(1, math.ceil(hidden.shape[0] / rows)), head, hidden.device)
+    if chunks == 1:
         return _cross_entropy_sum(head, hidden, targets)
-    pieces = zip(hidden.split(rows), targets.split(rows))
+    pieces = zip(hidden.tensor_split(chunks), targets.tensor_split(chunks))  # some may be empty
     if not torch.is_grad_enabled():
         return sum(_cross_entropy_sum(head, h, t) for h, t in pieces)
     from torch.utils.checkpoint import checkpoint
 
     return sum(checkpoint(_cross_entropy_sum, head, h, t, use_reentrant=False) for h, t in pieces)
+
+
+def _same_on_every_rank(chunks: int, head, device) -> int:
+    """The largest chunk count of any rank where the head's weights are partitioned (ZeRO-3): each call of the
+    head gathers them, a collective every rank must make as often as the others. A rank with more labelled
+    positions made more calls and the ranks stopped in backward, one in an all-gather, the other in a
+    reduce-scatter (SmolLM2, tied embedding, max_length 512: gloo's "collective mismatch", or a hang)."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or not any(hasattr(p, "ds_id") for p in head.parameters()):
+        return chunks
+    count = torch.tensor([chunks], device=device)
+    dist.all_reduce(count, op=dist.ReduceOp.MAX)
+    return int(count.item())
 
 
 def labelled_token_loss(model, inputs: dict, labels: torch.Tensor, num_items_in_batch=None, chunk_tokens: int = 0):

@@ -90,6 +90,8 @@ class TuneTrainer(Trainer):
         import torch
 
         dtype = str(self._peak_dtype()).replace("torch.", "")
+        if dtype == "float32" and torch.get_float32_matmul_precision() == "medium":
+            dtype += " (bf16 matmul math)"
         self.peak_source = (f"the best {dtype} matmul rate of this CPU at {torch.get_num_threads()} threads measured "
                             "here (cached)")
         if self.is_world_process_zero():
