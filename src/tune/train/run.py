@@ -203,16 +203,18 @@ def build_model(cfg, precision: str, tokenizer=None, added_tokens=(), model_path
 def start_line(path: str, weights: str, precision: str, autocast: bool, given: str | None = None) -> str:
     """Which dtype the checkpoint stores, which holds the weights in training (``weights``: the method's words)
     and which computes."""
-    from ..models.load import checkpoint_dtype, describe_source
-
     import torch
+
+    from ..models.load import checkpoint_dtype, describe_source
 
     compute = f"compute {precision}" + (" (autocast)" if precision != "fp32" and autocast else "")
     matmul = torch.get_float32_matmul_precision()
-    if precision == "fp32" and matmul != "highest":
+    if precision == "fp32" and matmul == "medium":
         units = cpu_bf16_units() if not torch.cuda.is_available() else None
-        compute += (f" with bf16 matmul math (oneDNN on this CPU's {units}; trainer.matmul_precision=highest for "
-                    "plain fp32)" if units and matmul == "medium" else " with TF32 matmul math")
+        compute += " with bf16 matmul math" + (f" (oneDNN on this CPU's {units}; trainer.matmul_precision=highest "
+                                               "for plain fp32)" if units else "")
+    elif precision == "fp32" and matmul == "high":
+        compute += " with TF32 matmul math"
     return (
         f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
         f"{weights}; {compute}"
