@@ -220,6 +220,14 @@ def _timed(a, b) -> float:
     return time.perf_counter() - t
 
 
+def _read_cache(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
 def cpu_peak_key(dtype: torch.dtype) -> str:
     """CPU, threads, dtype and, for fp32, the matmul math in use (bf16 math under matmul precision "medium")."""
     key = f"{_cpu_name()}|threads={torch.get_num_threads()}|{str(dtype).replace('torch.', '')}"
@@ -236,18 +244,10 @@ def cpu_peak_flops(dtype: torch.dtype, remeasure: bool = False, at_least: float 
     """
     key = cpu_peak_key(dtype)
     path = _cache_file()
-    try:
-        with open(path, encoding="utf-8") as f:
-            cached = json.load(f)
-    except (OSError, ValueError):
-        cached = {}
+    cached = _read_cache(path)
     if key not in cached or remeasure:
         best = max(float(cached.get(key, 0.0)), measure_cpu_peak_flops(dtype), at_least)
-        try:  # re-read: another run may have written a higher figure meanwhile
-            with open(path, encoding="utf-8") as f:
-                cached = json.load(f)
-        except (OSError, ValueError):
-            cached = {}
+        cached = _read_cache(path)  # again: another run may have written a higher figure meanwhile
         cached[key] = max(best, float(cached.get(key, 0.0)))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"

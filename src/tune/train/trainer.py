@@ -30,6 +30,7 @@ class TuneTrainer(Trainer):
         self.group_by_length = group_by_length
         self.compute_dtype = compute_dtype
         peak, self.peak_source = peak_flops(peak_tflops, compute_dtype)
+        self.cpu_peak = self.peak_source == "cpu"  # measured here (not configured, not a data sheet's)
         model = self.accelerator.unwrap_model(self.model)
         config = getattr(model, "config", None)
         self.meter = ThroughputMeter(with_training(model_shape(config) if config is not None else None, model), peak)
@@ -77,7 +78,7 @@ class TuneTrainer(Trainer):
 
     # -- logging ---------------------------------------------------------------------------------------
     def _ensure_peak(self) -> None:
-        if self.meter.peak_flops is None and self.peak_source == "cpu":
+        if self.meter.peak_flops is None and self.cpu_peak:
             self.meter.peak_flops = cpu_peak_flops(self._peak_dtype())
             self._say_peak("")
 
@@ -101,7 +102,7 @@ class TuneTrainer(Trainer):
     def _check_peak(self, fields: dict) -> dict:
         """A CPU run that computes faster than the measured peak proves the figure low (measured while other jobs
         ran): measure again, keep the higher figure (at least this run's rate) and rescale the row."""
-        if fields.get("mfu", 0) <= 1 or not self.peak_source.startswith("the best"):
+        if fields.get("mfu", 0) <= 1 or not self.cpu_peak:
             return fields
         old = self.meter.peak_flops
         self.meter.peak_flops = cpu_peak_flops(self._peak_dtype(), remeasure=True, at_least=fields["mfu"] * old)
