@@ -4,6 +4,8 @@ training job or a test suite would be), for each thread setting:
 
   default      torch's default threads (one per core), OpenMP's default wait policy (threads spin while waiting)
   passive      the same threads with OMP_WAIT_POLICY=PASSIVE (libgomp sleeps instead of spinning)
+  spin 10000   GOMP_SPINCOUNT=10000: libgomp spins 10,000 rounds before it sleeps (its default is 300,000)
+  spin 1000    GOMP_SPINCOUNT=1000
   one thread   trainer.threads=1
 
 Each `tune train` runs in its own process; prints trained tokens/s per setting and load, and each setting's
@@ -28,6 +30,8 @@ ALPACA = os.path.join(REPO, "tests", "data", "alpaca", "alpaca_en_demo.json")
 SETTINGS = {
     "default": ({}, []),
     "passive": ({"OMP_WAIT_POLICY": "PASSIVE"}, []),
+    "spin 10000": ({"GOMP_SPINCOUNT": "10000"}, []),
+    "spin 1000": ({"GOMP_SPINCOUNT": "1000"}, []),
     "one thread": ({}, ["trainer.threads=1"]),
 }
 BUSY = "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile True:\n    a @ a\n"

@@ -3,8 +3,8 @@
 tune: read file -> alpaca adapter -> chatml template -> one-call tokenisation with offsets -> labels.
 TRL:  datasets.load_dataset("json") -> prompt/completion messages -> SFTTrainer's dataset
       preparation (chat template + tokenisation + completion mask), as a user would set it up.
-Two tokenizers: the tiny default, and Qwen2's real 151k byte-level BPE from ../shared/tokenizers (skipped
-when absent). Prints records/s for each and `ratio_vs_trl[TOKENIZER]=X.XX` (tune speed / TRL speed; >1 means
+Two tokenizers: the tiny default, and Qwen2's real 151k byte-level BPE (fetched as the tests fetch it;
+it refuses without it). Prints records/s for each and `ratio_vs_trl[TOKENIZER]=X.XX` (tune speed / TRL speed; >1 means
 tune is faster).
 
     python benchmarks/data_throughput.py [--records 50000]
@@ -72,30 +72,14 @@ def run_trl(path: str, model_dir: str, tokenizer) -> tuple[float, int]:
     return time.perf_counter() - t, n
 
 
-SHARED_TOKENIZERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "tokenizers")
-
-
-def real_tokenizer(name: str, tmp: str):
-    """A real tokenizer from ../shared/tokenizers with the chatml template as its chat_template (for TRL), or None."""
-    import gzip
-    import shutil
-
+def real_tokenizer(name: str):
+    """A real tokenizer (fetched as the tests fetch it) with the chatml template as its chat_template (for TRL)."""
     from transformers import AutoTokenizer
 
+    from train_throughput import real_tokenizer_dir
     from tune.data.templates import get_template, to_jinja
 
-    src = os.path.join(SHARED_TOKENIZERS, name)
-    if not os.path.isdir(src):
-        return None
-    folder = os.path.join(tmp, name)
-    os.makedirs(folder)
-    with (
-        gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f,
-        open(os.path.join(folder, "tokenizer.json"), "wb") as g,
-    ):
-        shutil.copyfileobj(f, g)
-    shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
-    tok = AutoTokenizer.from_pretrained(folder)
+    tok = AutoTokenizer.from_pretrained(real_tokenizer_dir(name))
     tok.chat_template = to_jinja(get_template("chatml", tok))
     return tok
 
@@ -117,11 +101,8 @@ def main() -> None:
         with open(path, "w", encoding="utf-8") as f:
             for r in make_records(args.records):
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        cases = [("tiny", AutoTokenizer.from_pretrained(model_dir)), ("qwen2", real_tokenizer("qwen2", tmp))]
+        cases = [("tiny", AutoTokenizer.from_pretrained(model_dir)), ("qwen2", real_tokenizer("qwen2"))]
         for name, tokenizer in cases:
-            if tokenizer is None:
-                print(f"{name}: skipped ({SHARED_TOKENIZERS} not present)")
-                continue
             t_tune, n_tune = run_tune(path, tokenizer)
             t_trl, n_trl = run_trl(path, model_dir, tokenizer)
             print(f"[{name}] tune: {n_tune} examples in {t_tune:.1f}s = {n_tune / t_tune:,.0f} records/s")

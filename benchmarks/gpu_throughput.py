@@ -1,6 +1,7 @@
 """GPU training throughput: tune vs TRL on a TinyLlama-shaped 1.1B Llama (random bf16 weights) with LLaMA-2's
-real tokenizer (../shared/tokenizers/llama-spm), ShareGPT-like conversations, one GPU, each run in its own
-process; sized to finish in under 8 minutes on an H100-class GPU.
+real tokenizer (llama-spm, fetched as tests/real_tokenizers.py does: on a machine without the package registry,
+set TUNE_TEST_MODELS to a copy of that cache), ShareGPT-like conversations, one GPU, each run in its own process;
+sized to finish in under 8 minutes on an H100-class GPU.
 
 Configurations, each as tune and as TRL (defaults, same data/model/max length/batch/steps):
   lora         LoRA r=16 on q/k/v/o, padded batches (tune: length-grouped; TRL: its default order)

@@ -3,13 +3,13 @@ tokenizer; tests/smollm2.py fetches it), a real data sample of the recipe's kind
 recipe says (its template, method and method fields, precision, checkpointing, and its DeepSpeed stage through
 `accelerate launch --multi_gpu --num_processes 2` where it names one).
 
-Scaled to this machine, and printed per recipe: records (TRAIN to train on, HELD_OUT never trained on), the batch
-(BATCH examples per optimiser step, split over the ranks; no accumulation), data.max_length (the recipe's own,
-raised in steps of 128 to the sample's median example where the recipe's own would cut most examples, at most
-MAX_LENGTH: Chinese costs about two tokens a character on SmolLM2's English-first tokenizer), the steps (the
-recipe's epochs, at most EPOCHS, of the training records; at least MIN_STEPS), warm-up (at most a tenth of the
-steps), and the learning rate by one rule: the recipe's own times 10 for an adapter (LoRA, P-Tuning) and times 3
-for a full fine-tune, at most 2e-2 (a few dozen steps stand in for thousands; P-Tuning's 2e-2 stays).
+Scaled to this machine, and printed per recipe: STEPS optimiser steps of BATCH examples (split over the ranks; no
+accumulation): an adapter (LoRA, P-Tuning) trains the recipe's own epochs over the records that fill them (at most
+TRAIN), a full fine-tune one pass over STEPS x BATCH records (it overfits repeats of a small sample); HELD_OUT
+records never trained on; data.max_length the recipe's own, raised in steps of 128 to the sample's median example
+where the recipe's own would cut most examples, at most MAX_LENGTH (Chinese costs about two tokens a character on
+SmolLM2's English-first tokenizer); warm-up at most a tenth of the steps; and the learning rate by one rule: the
+recipe's own times LR_FACTOR, at most 2e-2 (a few dozen steps stand in for thousands; P-Tuning's 2e-2 stays).
 chatglm_ptuning runs on SmolLM2 with model.trust_remote_code=false and the model's own template (ChatGLM's code and
 its [gMASK]/sop tokens belong to ChatGLM); chinese_vicuna_medical continues from the alpaca_lora run's adapter, as
 the original continued from Chinese-Vicuna's.
@@ -39,12 +39,14 @@ sys.path[:0] = [os.path.join(REPO, "src"), REPO]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = os.path.join(REPO, "tests", "data")
 
-TRAIN, HELD_OUT, BATCH, MAX_LENGTH, EPOCHS, MIN_STEPS = 128, 12, 8, 512, 3, 20
-# the learning rate: a few dozen steps stand in for thousands, so the recipe's own is raised; a full fine-tune
-# moves every weight and overfits a small sample at x 10 (alpaca, 192 records, 2 epochs: held-out loss 6% lower at
-# x 10, 10% at x 3)
-LR_FACTOR = {"full": 3, "freeze": 3}
-LR_FACTOR_ADAPTER, LR_CAP = 10, 2e-2
+STEPS, MIN_STEPS, BATCH, TRAIN, HELD_OUT, MAX_LENGTH = 48, 20, 8, 128, 12, 512
+# an adapter trains the recipe's own epochs (a recipe given in steps: STEPS_RECIPE_EPOCHS) over the records that
+# fill STEPS (at most TRAIN); a full fine-tune moves every weight and overfits repeats of a small sample (alpaca,
+# 192 records, 2 epochs: held-out loss 6% lower at lr x 10 than before training, 10% at x 3), so it sees
+# STEPS x BATCH records once; a sample too small for that repeats itself over MIN_STEPS (dolly's 10 records)
+FULL_METHODS, STEPS_RECIPE_EPOCHS = ("full", "freeze"), 3
+# the learning rate: a few dozen steps stand in for thousands, so the recipe's own is raised
+LR_FACTOR, LR_CAP = 10, 2e-2
 # recipe -> (sample, data.format, what it stands in for)
 SAMPLES = {
     "alpaca": ("alpaca/alpaca_en_demo.json", "alpaca", "Alpaca 52K (English instructions)"),
@@ -64,15 +66,27 @@ ENCODING = {"medical_dialogue/internal_medicine_sample.csv": "gb18030"}
 ORDER = ["alpaca_lora", "chinese_vicuna_medical", "huatuo", "chatglm_ptuning", "alpaca", "vicuna", "belle", "dolly"]
 
 
-def split_sample(recipe: str, root: str) -> tuple[str, str, int, int]:
-    """(train file, held-out file, records each) from the recipe's sample: the first records train, the next are
-    held out (a sample smaller than TRAIN + HELD_OUT keeps a quarter for held out)."""
+def passes(recipe: str) -> tuple[int, float]:
+    """(training records wanted, epochs over them) for STEPS steps of BATCH examples (see STEPS)."""
+    from tune import compose
+
+    cfg = compose(recipe, ["model=tiny"])  # the recipe's own settings (its model is replaced anyway)
+    t = cfg.trainer
+    if cfg.method.name in FULL_METHODS:
+        return STEPS * BATCH, 1
+    epochs = t.num_train_epochs if t.max_steps <= 0 else STEPS_RECIPE_EPOCHS
+    return min(TRAIN, round(STEPS * BATCH / epochs)), epochs
+
+
+def split_sample(recipe: str, root: str, wanted: int) -> tuple[str, str, int, int]:
+    """(train file, held-out file, records each) from the recipe's sample: the first ``wanted`` records train, the
+    next are held out (a sample smaller than that + HELD_OUT keeps a quarter for held out)."""
     from tune.data.reading import read_records
 
     rel, _, _ = SAMPLES[recipe]
     records = [r.record for r in read_records(os.path.join(DATA, rel), ENCODING.get(rel, "utf-8")) if r.error is None]
-    held = HELD_OUT if len(records) >= TRAIN + HELD_OUT else max(2, len(records) // 4)
-    train = min(TRAIN, len(records) - held)
+    held = HELD_OUT if len(records) >= wanted + HELD_OUT else max(2, len(records) // 4)
+    train = min(wanted, len(records) - held)
     paths = []
     for name, part in (("train", records[:train]), ("heldout", records[train:train + held])):
         path = os.path.join(root, f"{recipe}-{name}.jsonl")
@@ -98,17 +112,16 @@ def median_length(recipe: str, run_overrides: list[str], path: str, base: str) -
     return int(statistics.median(len(x) for x in data.examples["input_ids"]))
 
 
-def scaled(recipe: str, train_records: int, median: int) -> tuple[list[str], dict]:
-    """The recipe's settings scaled to this machine (module docstring); ``median``: the sample's median example
-    length in tokens."""
+def scaled(recipe: str, train_records: int, epochs: float, median: int) -> tuple[list[str], dict]:
+    """The recipe's settings scaled to this machine (module docstring) for ``epochs`` over ``train_records``;
+    ``median``: the sample's median example length in tokens."""
     from tune import compose
 
     cfg = compose(recipe, ["model=tiny"])  # the recipe's own settings (its model is replaced anyway)
     t = cfg.trainer
-    epochs = min(t.num_train_epochs, EPOCHS) if t.max_steps <= 0 else EPOCHS
     steps = max(MIN_STEPS, round(epochs * train_records / BATCH))  # dolly's sample is 10 records
-    factor = LR_FACTOR.get(cfg.method.name, LR_FACTOR_ADAPTER)
-    lr = min(t.learning_rate * factor, LR_CAP)
+    epochs = steps * BATCH / train_records
+    lr = min(t.learning_rate * LR_FACTOR, LR_CAP)
     # the recipe's own; raised (in steps of 128) to the sample's median example where the recipe's would cut
     # most examples: Chinese costs about two tokens a character on SmolLM2's tokenizer
     max_length = min(MAX_LENGTH, max(cfg.data.max_length, -(-median // 128) * 128))
@@ -128,9 +141,9 @@ def scaled(recipe: str, train_records: int, median: int) -> tuple[list[str], dic
         "trainer.eval_steps=null",
     ]
     shown = {
-        "steps": f"{steps} ({epochs:g} epochs)",
+        "steps": f"{steps} ({epochs:.3g} epochs)",
         "batch": f"{BATCH} ({BATCH // ranks} x {ranks} ranks)",
-        "lr": f"{t.learning_rate:g} -> {lr:g} (x {factor})",
+        "lr": f"{t.learning_rate:g} -> {lr:g} (x {LR_FACTOR})",
         "warmup_steps": warmup,
         "max_length": f"{max_length} (recipe {cfg.data.max_length}, sample median {median})",
         "deepspeed": cfg.deepspeed.name,
@@ -230,7 +243,8 @@ def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
     """Train ``recipe`` on ``base`` as scaled here and score it before and after (``earlier``: results of the
     recipes run before it; chinese_vicuna_medical continues from alpaca_lora's adapter)."""
     rel, fmt, stands_for = SAMPLES[recipe]
-    train_file, heldout, n_train, n_held = split_sample(recipe, root)
+    wanted, epochs = passes(recipe)
+    train_file, heldout, n_train, n_held = split_sample(recipe, root, wanted)
     data = [f"data.path={train_file}", f"data.format={fmt}"]
     model_args = [f"model.name_or_path={base}"]
     if recipe == "chatglm_ptuning":
@@ -240,20 +254,22 @@ def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
             raise SystemExit("chinese_vicuna_medical continues from alpaca_lora's adapter: run both")
         model_args.append(f"method.init_adapter={earlier['alpaca_lora']['model_dir']}")
     out = os.path.join(root, f"{recipe}-run")
-    overrides, shown = scaled(recipe, n_train, median_length(recipe, [*model_args, *data], train_file, base))
+    overrides, shown = scaled(recipe, n_train, epochs, median_length(recipe, [*model_args, *data], train_file, base))
     run_overrides = [*model_args, *data, *overrides]
     if recipe == "chatglm_ptuning":
         shown["template"] = "tokenizer (the model's own; chatglm2's [gMASK]/sop are ChatGLM's tokens)"
     print(f"[{recipe}] sample {rel} ({stands_for}): {n_train} train, {n_held} held out; "
           + ", ".join(f"{k} {v}" for k, v in shown.items()), flush=True)
     before = held_out_scores(recipe, run_overrides, heldout, None, base)
-    seconds, peak, _ = run_tune_train(recipe, [*run_overrides, f"trainer.output_dir={out}"],
-                                      shown["deepspeed"] != "none")
+    seconds, peak, log = run_tune_train(recipe, [*run_overrides, f"trainer.output_dir={out}"],
+                                        shown["deepspeed"] != "none")
     after = held_out_scores(recipe, run_overrides, heldout, out, base)
     return {"sample": rel, "stands_for": stands_for, **shown, "train_records": n_train, "held_out_records": n_held,
             "loss_before": before["loss"], "loss_after": after["loss"], "loss_fall": 1 - after["loss"] / before["loss"],
-            "seconds": seconds, "peak_gb": peak, "answers_before": before["answers"],
-            "answers_after": after["answers"], "model_dir": os.path.join(out, "model")}
+            "seconds": seconds, "peak_gb": peak,
+            "train_losses": [float(x) for x in re.findall(r"step \d+/\d+: loss ([\d.]+)", log)],
+            "answers_before": before["answers"], "answers_after": after["answers"],
+            "model_dir": os.path.join(out, "model")}
 
 
 def main() -> None:
@@ -271,7 +287,8 @@ def main() -> None:
             stopped = sum(s for _, s in r["answers_after"])
             print(f"[{recipe}] held-out loss {r['loss_before']:.3f} -> {r['loss_after']:.3f} ({r['loss_fall']:.0%} "
                   f"lower); answers stopped {stopped}/{len(r['answers_after'])}; {r['seconds']:.0f} s, peak "
-                  f"{r['peak_gb']} GB", flush=True)
+                  f"{r['peak_gb']} GB; training loss every 5 steps {' '.join(f'{x:.2f}' for x in r['train_losses'])}",
+                  flush=True)
             for (b, _), (a, s) in zip(r["answers_before"], r["answers_after"]):
                 print(f"    base: {b[:90]!r}\n    {recipe}: {a[:90]!r}" + ("" if s else "  (ran to the limit)"))
     print(

