@@ -58,18 +58,18 @@ def attach(model, method_cfg, new_token_ids=()):
     from peft import PeftModel, get_peft_model
 
     from ..models.vocab import embedding_module_names
-    from .dropout import use_word_dropout
+    from .dropout import use_cpu_dropout
 
     if method_cfg.init_adapter:
         if not os.path.isdir(method_cfg.init_adapter):
             raise ConfigError(f"method.init_adapter: folder {method_cfg.init_adapter!r} not found")
         model = PeftModel.from_pretrained(model, method_cfg.init_adapter, is_trainable=True)
-        use_word_dropout(model)
+        use_cpu_dropout(model)
         return model
     check_target_modules(model, list(method_cfg.target_modules))
     trainable = {name: list(new_token_ids) for name in embedding_module_names(model)} if new_token_ids else None
     model = get_peft_model(model, lora_config(method_cfg, trainable))
-    use_word_dropout(model)
+    use_cpu_dropout(model)
     if trainable:
         # peft would save the whole resized embedding matrices (GBs at 7B); the trainable tokens already hold
         # every new row, and a reload grows the base the same way (infer/load.py), so the adapter stays small
