@@ -18,6 +18,22 @@ def test_json_array_records_carry_their_start_line(tmp_path):
     assert [(line, rec) for line, rec, _ in lines_and_records(p)] == [(2, {"a": 1}), (3, {"a": 2})]
 
 
+def test_long_one_line_files_keep_their_layout_and_lines(tmp_path):
+    """Files whose first line is megabytes long (json.dump without indent writes a whole ShareGPT dump on one line)
+    are read by the layout they have, with the lines records start on."""
+    big = "x" * (3 << 20)
+    one_line = tmp_path / "one_line.json"
+    one_line.write_text(json.dumps([{"a": big}, {"a": 2}, {"a": 3}]))
+    assert [(line, rec["a"] if rec["a"] != big else "big") for line, rec, _ in lines_and_records(one_line)] == [
+        (1, "big"), (1, 2), (1, 3)]
+    jsonl = tmp_path / "long_first.json"  # blank lines, then JSON Lines whose first line is longer than any read
+    jsonl.write_text("\n\n" + json.dumps({"a": big}) + "\n" + json.dumps({"a": 2}) + "\n")
+    assert [line for line, _, _ in lines_and_records(jsonl)] == [3, 4]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps([{"a": i} for i in range(50)], indent=1))
+    assert [line for line, _, _ in lines_and_records(pretty)] == [2 + 3 * i for i in range(50)]
+
+
 def test_single_object_file(tmp_path):
     p = tmp_path / "one.json"
     p.write_text('{"instruction": "x",\n "output": "y"}')

@@ -186,6 +186,14 @@ def tokenize_rows(batch: dict, encoder: SegmentEncoder, renderer, max_length, tr
     return out
 
 
+def column(ds: datasets.Dataset, name: str) -> list:
+    """A flat column as a Python list straight from Arrow (``ds[name]`` builds it row by row: 5 s of a 70,000
+    conversation preparation for five columns)."""
+    if ds._indices is not None:  # rows selected or shuffled: Arrow's column is not the dataset's
+        return list(ds[name])
+    return ds.data.column(name).to_pylist()
+
+
 def count_not_one_call(summary: DataSummary, exact, sources, lines) -> None:
     """Every example is checked (it costs nothing: the encoder knows); the summary names the first skewed one."""
     for ok, source, line in zip(exact, sources, lines):
@@ -261,10 +269,11 @@ def build_dataset(cfg: DataConfig, tokenizer, renderer) -> tuple[datasets.Datase
                 # no cache is read, so skip datasets' fingerprint: it dill-hashes the tokenizer in fn_kwargs,
                 # seconds per call for a 150k-token vocabulary
                 new_fingerprint=uuid.uuid4().hex)
-    truncated, n_labelled = ds["truncated"], ds["n_labelled"]
+    truncated, n_labelled, exact, sources, lines = (column(ds, c) for c in ("truncated", "n_labelled", "exact",
+                                                                             "source", "line"))
     summary.truncated = sum(1 for t, n in zip(truncated, n_labelled) if t and n > 0)
     summary.no_labelled_token = sum(1 for n in n_labelled if n == 0)
-    count_not_one_call(summary, ds["exact"], ds["source"], ds["line"])
+    count_not_one_call(summary, exact, sources, lines)
     if summary.no_labelled_token:
         ds = ds.filter(lambda n: n > 0, input_columns="n_labelled", desc="dropping examples with no labelled token")
     ds = ds.remove_columns(["truncated", "n_labelled", "exact"])

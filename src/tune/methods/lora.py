@@ -58,7 +58,7 @@ def attach(model, method_cfg, new_token_ids=()):
     from peft import PeftModel, get_peft_model
 
     from ..models.vocab import embedding_module_names
-    from .dropout import use_cpu_dropout
+    from ..models.lora_dropout import use_cpu_dropout
 
     if method_cfg.init_adapter:
         if not os.path.isdir(method_cfg.init_adapter):

@@ -1,11 +1,11 @@
-"""LoRA's CPU dropout (tune.methods.dropout): the drop rate and scale of nn.Dropout, reproducible under a seed, the
+"""LoRA's CPU dropout (tune.models.lora_dropout): the drop rate and scale of nn.Dropout, reproducible under a seed, the
 gradient through the same mask, identity in eval; lora_A with the dropout inside gives the output and gradients of
 lora_A(dropout(x)) with the same mask, keeping less for backward; every LoRA layer of an attached adapter uses it."""
 import pytest
 import torch
 from torch import nn
 
-from tune.methods.dropout import DroppedLinear, WordDropout, keep_mask, use_cpu_dropout
+from tune.models.lora_dropout import DroppedLinear, WordDropout, keep_mask, use_cpu_dropout
 
 
 @pytest.mark.parametrize("p", [0.05, 0.1, 0.5])
