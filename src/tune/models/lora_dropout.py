@@ -7,7 +7,7 @@ tokens x 4 (benchmarks/profile_step.py):
   p x 65536, so the drop rate is p rounded to 1/65536 (0.05 -> 0.0500031); kept elements are scaled by the exact
   inverse of the keep rate; the same generator (torch's default, seeded by the trainer); 3.3x faster.
 - memory: lora_A keeps its input for its weight's gradient, and with dropout that input is a new tensor in every
-  one of the 210 LoRA layers (q, k and v each drop their own copy of the same x): 4.1 GB of a 12.9 GB peak.
+  one of the 210 LoRA layers (q, k and v each drop their own copy of the same x): the peak was 12.9 GB, 9.8 GB now.
   DroppedLinear keeps x itself (shared by the layers it feeds) and the generator's state instead, and draws the
   same mask again in backward (as activation checkpointing recomputes).
 peft builds its modules itself with no option for other ones, so they are swapped after the adapter is attached:
