@@ -2,9 +2,9 @@
 fetches it), steps profiled with torch.profiler after warm-up steps, the time grouped by what spends it.
 
 Case s of benchmarks/train_throughput.py by default: ShareGPT-like conversations, max_length 1024, batch 4,
-LoRA r 16 on every linear layer, tune's defaults otherwise (fp32 weights, the matmul math
-trainer.matmul_precision=auto picks, no checkpointing, the labelled-only chunked loss). Prints the attention
-implementation, the share of the profiled steps' CPU time per group (matmuls, attention, the loss's head and
+LoRA r 16 on every linear layer, the run train_throughput.py measures: tune's defaults otherwise (fp32 weights,
+the matmul math trainer.matmul_precision=auto picks, no checkpointing, the labelled-only chunked loss). Prints the
+attention implementation, the share of the profiled steps' CPU time per group (matmuls, attention, the loss's head and
 cross-entropy, LoRA's dropout, the optimizer step, data loading and collation, the rest), and torch's table of
 the largest operators by their own time.
 
@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "src")]
 
-from train_throughput import ALPACA, LORA, sharegpt_like, smollm2, tune_method  # noqa: E402
+from train_throughput import ALPACA, LORA, sharegpt_like, smollm2, tune_overrides  # noqa: E402
 
 # operator (or record_function) name -> group; the first group whose words appear in the name takes it
 GROUPS = [
@@ -88,12 +88,8 @@ def main() -> None:
         data = os.path.join(tmp, "sharegpt_like.json")
         sharegpt_like(data)
     model = smollm2()
-    cfg = compose(None, [
-        f"model.name_or_path={model}", f"data.path={data}", f"data.format={a.data}", f"data.max_length={a.max_length}",
-        "template=chatml", *tune_method(a.method), f"trainer.max_steps={a.warmup + a.steps}",
-        f"trainer.per_device_train_batch_size={a.batch}", "data.cache=false", "trainer.save_steps=100000",
-        "trainer.report_to=[]", f"trainer.output_dir={os.path.join(tmp, 'run')}", *a.override,
-    ])
+    cfg = compose(None, [*tune_overrides(model, data, a.data, a.max_length, a.method, a.warmup + a.steps, a.batch,
+                                         os.path.join(tmp, "run")), *a.override])
     train(cfg)
     events = profiled.prof.key_averages()
     # own (self) CPU time per operator: each microsecond counted once, in the operator that spent it

@@ -66,11 +66,16 @@ ENCODING = {"medical_dialogue/internal_medicine_sample.csv": "gb18030"}
 ORDER = ["alpaca_lora", "chinese_vicuna_medical", "huatuo", "chatglm_ptuning", "alpaca", "vicuna", "belle", "dolly"]
 
 
-def passes(recipe: str) -> tuple[int, float]:
-    """(training records wanted, epochs over them) for STEPS steps of BATCH examples (see STEPS)."""
+def recipe_settings(recipe: str):
+    """The recipe's own composed config (its model is replaced anyway)."""
     from tune import compose
 
-    cfg = compose(recipe, ["model=tiny"])  # the recipe's own settings (its model is replaced anyway)
+    return compose(recipe, ["model=tiny"])
+
+
+def passes(cfg) -> tuple[int, float]:
+    """(training records wanted, epochs over them) for STEPS steps of BATCH examples (see STEPS); ``cfg``: the
+    recipe's own settings."""
     t = cfg.trainer
     if cfg.method.name in FULL_METHODS:
         return STEPS * BATCH, 1
@@ -112,12 +117,9 @@ def median_length(recipe: str, run_overrides: list[str], path: str, base: str) -
     return int(statistics.median(len(x) for x in data.examples["input_ids"]))
 
 
-def scaled(recipe: str, train_records: int, epochs: float, median: int) -> tuple[list[str], dict]:
-    """The recipe's settings scaled to this machine (module docstring) for ``epochs`` over ``train_records``;
-    ``median``: the sample's median example length in tokens."""
-    from tune import compose
-
-    cfg = compose(recipe, ["model=tiny"])  # the recipe's own settings (its model is replaced anyway)
+def scaled(cfg, train_records: int, epochs: float, median: int) -> tuple[list[str], dict]:
+    """The recipe's settings (``cfg``) scaled to this machine (module docstring) for ``epochs`` over
+    ``train_records``; ``median``: the sample's median example length in tokens."""
     t = cfg.trainer
     steps = max(MIN_STEPS, round(epochs * train_records / BATCH))  # dolly's sample is 10 records
     epochs = steps * BATCH / train_records
@@ -243,7 +245,8 @@ def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
     """Train ``recipe`` on ``base`` as scaled here and score it before and after (``earlier``: results of the
     recipes run before it; chinese_vicuna_medical continues from alpaca_lora's adapter)."""
     rel, fmt, stands_for = SAMPLES[recipe]
-    wanted, epochs = passes(recipe)
+    own = recipe_settings(recipe)
+    wanted, epochs = passes(own)
     train_file, heldout, n_train, n_held = split_sample(recipe, root, wanted)
     data = [f"data.path={train_file}", f"data.format={fmt}"]
     model_args = [f"model.name_or_path={base}"]
@@ -254,7 +257,7 @@ def run_recipe(recipe: str, root: str, base: str, earlier: dict) -> dict:
             raise SystemExit("chinese_vicuna_medical continues from alpaca_lora's adapter: run both")
         model_args.append(f"method.init_adapter={earlier['alpaca_lora']['model_dir']}")
     out = os.path.join(root, f"{recipe}-run")
-    overrides, shown = scaled(recipe, n_train, epochs, median_length(recipe, [*model_args, *data], train_file, base))
+    overrides, shown = scaled(own, n_train, epochs, median_length(recipe, [*model_args, *data], train_file, base))
     run_overrides = [*model_args, *data, *overrides]
     if recipe == "chatglm_ptuning":
         shown["template"] = "tokenizer (the model's own; chatglm2's [gMASK]/sop are ChatGLM's tokens)"

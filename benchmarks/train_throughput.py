@@ -144,30 +144,32 @@ def tune_method(method: str) -> list[str]:
             f"method.target_modules=[{','.join(TARGETS[method])}]"]
 
 
+def tune_overrides(model: str, data: str, data_kind: str, max_length: int, method: str, steps: int, batch: int,
+                   output_dir: str) -> list[str]:
+    """tune's run for a case and method: its defaults, the case's model, data, length and batch, chatml."""
+    return [
+        f"model.name_or_path={model}",
+        f"data.path={data}",
+        f"data.format={'sharegpt' if data_kind == 'sharegpt' else 'alpaca'}",
+        f"data.max_length={max_length}",
+        "template=chatml",
+        *tune_method(method),
+        f"trainer.max_steps={steps}",
+        f"trainer.per_device_train_batch_size={batch}",
+        "data.cache=false",
+        "trainer.learning_rate=2e-4",
+        "trainer.logging_steps=1",
+        "trainer.save_steps=100000",
+        "trainer.report_to=[]",
+        f"trainer.output_dir={output_dir}",
+    ]
+
+
 def run_tune(a) -> dict:
     from tune import compose, train
 
-    fmt = "sharegpt" if a.data_kind == "sharegpt" else "alpaca"
-    cfg = compose(
-        None,
-        [
-            f"model.name_or_path={a.model}",
-            f"data.path={a.data}",
-            f"data.format={fmt}",
-            f"data.max_length={a.max_length}",
-            "template=chatml",
-            *tune_method(a.method),
-            f"trainer.max_steps={a.steps}",
-            f"trainer.per_device_train_batch_size={a.batch}",
-            "data.cache=false",
-            "trainer.learning_rate=2e-4",
-            "trainer.logging_steps=1",
-            "trainer.save_steps=100000",
-            "trainer.report_to=[]",
-            f"trainer.output_dir={tempfile.mkdtemp()}",
-            *a.tune_extra,
-        ],
-    )
+    cfg = compose(None, [*tune_overrides(a.model, a.data, a.data_kind, a.max_length, a.method, a.steps, a.batch,
+                                         tempfile.mkdtemp()), *a.tune_extra])
     r = train(cfg)
     rows = [json.loads(line) for line in open(os.path.join(r.output_dir, "metrics.jsonl"))]
     last = [x for x in rows if "loss" in x][-1]

@@ -31,8 +31,9 @@ def keep_mask(x: torch.Tensor, cut: int, generator: torch.Generator | None = Non
     return words.view(torch.int16)[:n].view(x.shape) >= cut - _WORD // 2
 
 
-def _scale(cut: int) -> float:
-    return _WORD / (_WORD - cut)
+def dropped(x: torch.Tensor, keep: torch.Tensor, cut: int) -> torch.Tensor:
+    """x with the elements ``keep`` drops zeroed and the others scaled by the inverse of the keep rate."""
+    return x.mul(keep).mul_(_WORD / (_WORD - cut))  # the second product in place: one new tensor, not two
 
 
 class WordDropout(nn.Dropout):
@@ -47,7 +48,7 @@ class WordDropout(nn.Dropout):
             return x
         if x.device.type != "cpu":
             return super().forward(x)
-        return x * keep_mask(x, self.cut) * _scale(self.cut)
+        return dropped(x, keep_mask(x, self.cut), self.cut)
 
 
 class _DroppedLinearFn(torch.autograd.Function):
@@ -59,7 +60,7 @@ class _DroppedLinearFn(torch.autograd.Function):
         state = torch.get_rng_state()
         ctx.save_for_backward(x, weight)
         ctx.state, ctx.cut = state, cut
-        return F.linear(x.mul(keep_mask(x, cut)).mul_(_scale(cut)), weight)  # forward records no graph: in place
+        return F.linear(dropped(x, keep_mask(x, cut), cut), weight)
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cpu")
@@ -70,10 +71,10 @@ class _DroppedLinearFn(torch.autograd.Function):
         keep = keep_mask(x, ctx.cut, generator)  # the mask forward drew
         grad_x = grad_weight = None
         if ctx.needs_input_grad[1]:
-            dropped = x.mul(keep).mul_(_scale(ctx.cut)).to(grad.dtype)
-            grad_weight = (grad.reshape(-1, grad.shape[-1]).T @ dropped.reshape(-1, x.shape[-1])).to(weight.dtype)
+            x_dropped = dropped(x, keep, ctx.cut).to(grad.dtype)
+            grad_weight = (grad.reshape(-1, grad.shape[-1]).T @ x_dropped.reshape(-1, x.shape[-1])).to(weight.dtype)
         if ctx.needs_input_grad[0]:
-            grad_x = (grad @ weight.to(grad.dtype)).mul_(keep).mul_(_scale(ctx.cut))
+            grad_x = dropped(grad @ weight.to(grad.dtype), keep, ctx.cut)
         return grad_x, grad_weight, None
 
 
@@ -88,7 +89,7 @@ class DroppedLinear(nn.Linear):
         if x.device.type != "cpu":
             return super().forward(F.dropout(x, self.cut / _WORD, True))
         if hasattr(self.weight, "ds_id"):  # ZeRO-3 gathers and frees the weight around nn.Linear's own forward
-            return super().forward(x * keep_mask(x, self.cut) * _scale(self.cut))
+            return super().forward(dropped(x, keep_mask(x, self.cut), self.cut))
         return _DroppedLinearFn.apply(x, self.weight, self.cut)
 
 
