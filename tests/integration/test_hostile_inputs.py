@@ -40,6 +40,29 @@ def test_a_bad_record_is_a_counted_skip_or_one_line(tmp_path, bad, reason):
     assert err.value.source == str(path) and err.value.line == 2
 
 
+@pytest.mark.parametrize("field", ["tools as text", "tools", "tool_calls"])
+def test_deep_tool_json_is_a_counted_skip_at_any_depth(tmp_path, field):
+    """Tool definitions are parsed from text and every tool value is written back as JSON: at depths around
+    Python's recursion limit each record is a row or a counted skip naming its field, never a RecursionError."""
+    def line(depth):
+        deep = "[" * depth + "]" * depth
+        msgs = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]
+        if field == "tool_calls":
+            msgs[1] = {"role": "assistant", "content": "", "tool_calls": "DEEP"}
+        rec = {"messages": msgs, "tools": deep if field == "tools as text" else "DEEP"}
+        return json.dumps(rec).replace('"DEEP"', deep)
+
+    depths = range(600, 3001, 7)
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(line(d) for d in depths) + "\n")
+    rows, summary = load(path, fmt="openai")
+    assert summary.records_read == len(depths) == len(rows) + sum(summary.skipped.values())
+    assert rows and summary.skipped, summary.skipped
+    assert all("nested too deeply" in reason for reason in summary.skipped), summary.skipped
+    if field == "tools as text":  # the line itself is shallow: the fault is in the field
+        assert all(reason.startswith("tools:") for reason in summary.skipped), summary.skipped
+
+
 def test_a_deep_record_in_a_json_array_names_its_line(tmp_path):
     path = tmp_path / "d.json"
     path.write_text("[\n" + json.dumps(GOOD) + ",\n" + DEEP + "\n]\n")
@@ -143,7 +166,8 @@ FIELDS = st.fixed_dictionaries(
     {},
     optional={
         k: JSON
-        for k in ("instruction", "input", "output", "prompt", "messages", "conversations", "role", "content", "system")
+        for k in ("instruction", "input", "output", "prompt", "messages", "conversations", "role", "content", "system",
+                  "tools")
     },
 )
 FILES = st.one_of(

@@ -98,3 +98,42 @@ def test_real_gb18030_csv_needs_its_encoding():
     assert len(multiline) == 7
     # start lines grow by the newlines inside quoted fields
     assert rows[-1][0] == 1501 + sum(v.count("\n") for _, rec, _ in rows for v in rec.values())
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_a_deep_record_runs_no_finalizer_near_the_recursion_limit(tmp_path, suffix):
+    """Inside a deeply nested value the JSON decoder sits near Python's recursion limit, and cyclic GC may run at
+    any allocation there: an unrelated object's finalizer (an abandoned generator's, a temporary file's) then fails
+    with RecursionError, printed as "Exception ignored" with its cleanup lost. Garbage with a finalizer made
+    between records, at gc thresholds that land its collection at every depth: no finalizer may fail."""
+    import gc
+    import sys
+
+    def depth(n):
+        return 0 if n == 0 else depth(n - 1)
+
+    class Cycle:
+        def __del__(self):
+            depth(300)
+
+    deep = "[" * 3000 + "]" * 3000
+    path = tmp_path / f"d{suffix}"
+    path.write_text("\n".join([deep] * 40) if suffix == ".jsonl" else "[\n" + ",\n".join([deep] * 40) + "\n]")
+    failed, hook, threshold = [], sys.unraisablehook, gc.get_threshold()
+    sys.unraisablehook = lambda u: failed.append(u.exc_type)
+    try:
+        for gen0 in range(50, 1000, 50):
+            gc.set_threshold(gen0)
+            records = read_records(str(path))
+            for _ in range(40):
+                c = Cycle()
+                c.me = c
+                del c
+                try:
+                    next(records)
+                except (DataError, StopIteration):
+                    break
+    finally:
+        gc.set_threshold(*threshold)
+        sys.unraisablehook = hook
+    assert failed == []

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from .json_depth import TOO_DEEP, without_cyclic_gc
+
 ROLE_ALIASES = {
     "system": "system",
     "user": "user", "human": "user", "prompter": "user", "question": "user",
@@ -116,7 +118,19 @@ def canonical_tools(tools) -> str:
         return ""
     if isinstance(tools, str):
         try:
-            tools = json.loads(tools)
+            tools = without_cyclic_gc(json.loads, tools)
         except ValueError:
             return tools
-    return json.dumps(tools, ensure_ascii=False) if tools else ""  # "[]": no tools
+        except RecursionError:
+            raise InvalidConversation("tools", TOO_DEEP) from None
+    return json_text(tools, "tools") if tools else ""  # "[]": no tools
+
+
+def json_text(value, field_name: str) -> str:
+    """``value`` in the one JSON spelling kept for tools and tool calls; a value nested too deeply to write is the
+    record's fault, named by its field."""
+    try:
+        return without_cyclic_gc(json.dumps, value, ensure_ascii=False)
+    except RecursionError:
+        raise InvalidConversation(field_name, "JSON nested too deeply to write (over Python's recursion limit)") \
+            from None

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .json_depth import TOO_DEEP, without_cyclic_gc
 from ..errors import DataError
 
 SUFFIXES = (".json", ".jsonl", ".csv", ".tsv")
@@ -149,15 +150,12 @@ def _read_json(path: str, encoding: str) -> Iterator[RawRecord]:
         yield from _jsonl_lines(path, _chain_lines(head, f))
 
 
-TOO_DEEP = "JSON nested too deeply to read (over Python's recursion limit)"
-
-
 def _jsonl_lines(path: str, lines) -> Iterator[RawRecord]:
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = without_cyclic_gc(json.loads, line)
         except json.JSONDecodeError as err:
             yield RawRecord(path, lineno, None, error=f"invalid JSON ({err.msg} at column {err.colno})")
             continue
@@ -171,7 +169,7 @@ def _broken_jsonl(text: str) -> bool:
     """JSON Lines whose first line is broken: the text is not one JSON document, but its next non-empty line is
     a complete JSON object (a pretty-printed object's second line never is)."""
     try:
-        json.loads(text)
+        without_cyclic_gc(json.loads, text)
         return False
     except (json.JSONDecodeError, RecursionError):
         pass
@@ -179,7 +177,7 @@ def _broken_jsonl(text: str) -> bool:
     if not lines:
         return False
     try:
-        return isinstance(json.loads(lines[0]), dict)
+        return isinstance(without_cyclic_gc(json.loads, lines[0]), dict)
     except (json.JSONDecodeError, RecursionError):
         return False
 
@@ -197,7 +195,7 @@ def _looks_like_jsonl(head: str) -> bool:
     """True when the first line alone is a complete JSON value (JSON Lines named .json)."""
     first_line = head.lstrip().split("\n", 1)[0]
     try:
-        json.loads(first_line)
+        without_cyclic_gc(json.loads, first_line)
         return True
     except json.JSONDecodeError:
         return False
@@ -227,7 +225,7 @@ def _read_json_document(path: str, text: str) -> Iterator[RawRecord]:
     pos = _skip_ws(text, 0)
     if text.startswith("{", pos):
         try:
-            obj, end = decoder.raw_decode(text, pos)
+            obj, end = without_cyclic_gc(decoder.raw_decode, text, pos)
         except json.JSONDecodeError as err:
             raise DataError(f"invalid JSON ({err.msg})", source=path, line=err.lineno) from None
         except RecursionError:
@@ -241,7 +239,7 @@ def _read_json_document(path: str, text: str) -> Iterator[RawRecord]:
     pos = _skip_ws(text, pos + 1)  # past '['
     while pos < len(text) and text[pos] != "]":
         try:
-            obj, end = decoder.raw_decode(text, pos)
+            obj, end = without_cyclic_gc(decoder.raw_decode, text, pos)
         except json.JSONDecodeError as err:
             raise DataError(f"invalid JSON ({err.msg} at column {err.colno})", source=path, line=err.lineno) from None
         except RecursionError:

@@ -3,9 +3,8 @@ text parts ({"type": "text", "text"|"value": ...}); a per-message ``weight``/``l
 that assistant turn out of the loss."""
 from __future__ import annotations
 
-import json
 
-from ..conversation import Conversation, InvalidConversation, Message, canonical_role, normalise
+from ..conversation import Conversation, InvalidConversation, Message, canonical_role, json_text, normalise
 from ._fields import list_field
 
 FIELDS = {"messages", "tools"}
@@ -42,7 +41,7 @@ def to_conversation(record: dict) -> Conversation:
         role = canonical_role(msg.get("role"), f"{where}.role")
         content = _content(msg.get("content"), where)
         if role == "assistant" and not content and msg.get("tool_calls"):
-            content = json.dumps(msg["tool_calls"], ensure_ascii=False)
+            content = json_text(msg["tool_calls"], f"{where}.tool_calls")
         weight = msg.get("weight", msg.get("loss_weight", 1))
         messages.append(Message(role, content, train=bool(weight)))
     tools = record.get("tools") or ""
