@@ -175,7 +175,8 @@ def run_tune(a) -> dict:
     last = [x for x in rows if "loss" in x][-1]
     tokens = max(x.get("num_input_tokens_seen", 0) for x in rows)
     padding = r.metrics.get("padding_fraction", 0.0)
-    return _result(tokens, tokens / (1 - padding), r.metrics["train_runtime"], last["loss"])
+    own = {k: r.metrics[k] for k in ("mfu", "mfu_6n") if k in r.metrics}  # tune's whole-run count, batch by batch
+    return {**_result(tokens, tokens / (1 - padding), r.metrics["train_runtime"], last["loss"]), "own": own}
 
 
 def _records(a):
@@ -372,6 +373,8 @@ def main() -> None:
 
 def run_case(a, label: str, c: dict, model: str, data: str, method: str, peak: float) -> list[str]:
     """Each system in its own process on one case and method; prints a row per system, returns the ratios."""
+    from tune.train.throughput import mfu_text
+
     results = {}
     for name in SYSTEMS:
         cmd = [sys.executable, __file__, "--system", name, "--steps", str(a.steps), "--model", model, "--data", data,
@@ -390,7 +393,8 @@ def run_case(a, label: str, c: dict, model: str, data: str, method: str, peak: f
         tps = r["tokens"] / r["seconds"]
         padding = 1 - r["tokens"] / max(r["positions"], 1)
         print(f"[{label}] {name:12s} trained tokens/s {tps:8.0f}   padding {padding:6.1%}"
-              f"   peak memory {r['peak_mb']:7.0f} MB   MFU {tps * fpt / peak:6.2%}   final loss {r['loss']:.4f}")
+              f"   peak memory {r['peak_mb']:7.0f} MB   MFU {tps * fpt / peak:6.2%}   final loss {r['loss']:.4f}"
+              + (f"   (tune's own count over the run: {mfu_text(r['own'])})" if r.get("own") else ""))
     sys.stdout.flush()
     tps = {n: r["tokens"] / r["seconds"] for n, r in results.items()}
     return [
