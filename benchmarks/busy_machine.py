@@ -16,7 +16,6 @@ ratio to the default on the quiet machine (the cost of a setting where nothing e
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,8 +23,9 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path[:0] = [os.path.join(REPO, "src"), REPO]
+sys.path[:0] = [os.path.join(REPO, "src"), REPO, HERE]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from tune_process import logged_rows, step_rows, tune_train  # noqa: E402
 ALPACA = os.path.join(REPO, "tests", "data", "alpaca", "alpaca_en_demo.json")
 SETTINGS = {
     "default": ({}, []),
@@ -39,18 +39,14 @@ BUSY = "import torch\ntorch.set_num_threads(1)\na = torch.randn(512, 512)\nwhile
 
 def tokens_per_second(model: str, steps: int, env: dict, overrides: list[str]) -> float:
     out = tempfile.mkdtemp()
-    cmd = [sys.executable, "-m", "tune", "train", f"model.name_or_path={model}", f"data.path={ALPACA}",
-           "data.format=alpaca", "template=tokenizer", "data.max_length=256", "data.cache=false", "data.val_size=0",
-           "method=lora", "trainer.per_device_train_batch_size=4", f"trainer.max_steps={steps}",
-           "trainer.logging_steps=1", "trainer.save_steps=100000", "trainer.report_to=[]",
-           "trainer.precision=fp32", f"trainer.output_dir={out}", *overrides]
-    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
-    if r.returncode:
-        raise SystemExit(r.stderr.strip().splitlines()[-1])
-    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"), encoding="utf-8")]
+    tune_train([f"model.name_or_path={model}", f"data.path={ALPACA}", "data.format=alpaca", "template=tokenizer",
+                "data.max_length=256", "data.cache=false", "data.val_size=0", "method=lora",
+                "trainer.per_device_train_batch_size=4", f"trainer.max_steps={steps}", "trainer.logging_steps=1",
+                "trainer.save_steps=100000", "trainer.report_to=[]", "trainer.precision=fp32",
+                f"trainer.output_dir={out}", *overrides], env={**os.environ, **env})
     # the first step pays for warm-up: from the second row on, tokens over the time between rows
-    steps_rows = [row for row in rows if "loss" in row and "train_loss" not in row]
-    return sum(row["tokens_per_second"] for row in steps_rows[1:]) / max(len(steps_rows) - 1, 1)
+    rows = step_rows(logged_rows(out))
+    return sum(row["tokens_per_second"] for row in rows[1:]) / max(len(rows) - 1, 1)
 
 
 def main() -> None:

@@ -15,16 +15,15 @@ Prints trained tokens/s per route and its ratio to fp32, and the largest relativ
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path[:0] = [os.path.join(REPO, "src"), REPO]
+sys.path[:0] = [os.path.join(REPO, "src"), REPO, HERE]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from tune_process import logged_rows, step_rows, tune_train  # noqa: E402
 ALPACA = os.path.join(REPO, "tests", "data", "alpaca", "alpaca_en_demo.json")
 ROUTES = {
     "fp32": ["trainer.precision=fp32", "trainer.matmul_precision=highest"],
@@ -41,16 +40,13 @@ METHODS = {
 def run(model: str, method: str, route: str, steps: int) -> tuple[float, list[float]]:
     """(trained tokens/s over the run, the loss of every step)."""
     out = tempfile.mkdtemp()
-    cmd = [sys.executable, "-m", "tune", "train", f"model.name_or_path={model}", f"data.path={ALPACA}",
-           "data.format=alpaca", "template=tokenizer", "data.max_length=256", "data.cache=false", "data.val_size=0",
-           "trainer.per_device_train_batch_size=4", f"trainer.max_steps={steps}", "trainer.logging_steps=1",
-           "trainer.save_steps=100000", "trainer.report_to=[]", "trainer.gradient_checkpointing=false",
-           f"trainer.output_dir={out}", *METHODS[method], *ROUTES[route]]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        raise SystemExit(f"{method} {route}: {r.stderr.strip().splitlines()[-1]}")
-    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"), encoding="utf-8")]
-    losses = [row["loss"] for row in rows if "loss" in row and "train_loss" not in row]
+    tune_train([f"model.name_or_path={model}", f"data.path={ALPACA}", "data.format=alpaca", "template=tokenizer",
+                "data.max_length=256", "data.cache=false", "data.val_size=0", "trainer.per_device_train_batch_size=4",
+                f"trainer.max_steps={steps}", "trainer.logging_steps=1", "trainer.save_steps=100000",
+                "trainer.report_to=[]", "trainer.gradient_checkpointing=false", f"trainer.output_dir={out}",
+                *METHODS[method], *ROUTES[route]], label=f"{method} {route}")
+    rows = logged_rows(out)
+    losses = [row["loss"] for row in step_rows(rows)]
     last = [row for row in rows if "train_loss" in row or "train_runtime" in row]
     tokens = max(row.get("num_input_tokens_seen", 0) for row in rows)
     seconds = max(row.get("train_runtime", 0) for row in last) if last else None

@@ -28,15 +28,14 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path[:0] = [os.path.join(REPO, "src"), REPO]
+sys.path[:0] = [os.path.join(REPO, "src"), REPO, HERE]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from tune_process import TUNE_TRAIN, tune_train  # noqa: E402
 DATA = os.path.join(REPO, "tests", "data")
 
 STEPS, MIN_STEPS, BATCH, TRAIN, HELD_OUT, MAX_LENGTH = 48, 20, 8, 128, 12, 512
@@ -157,30 +156,15 @@ def scaled(cfg, train_records: int, epochs: float, median: int) -> tuple[list[st
     return overrides, shown
 
 
+ACCELERATE_2_RANKS = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                      "--main_process_port", "0", "-m", "tune.train"]
+
+
 def run_tune_train(recipe: str, overrides: list[str], deepspeed: bool) -> tuple[float, float | None, str]:
-    launch = (
-        [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            "--main_process_port",
-            "0",
-            "-m",
-            "tune.train",
-        ]
-        if deepspeed
-        else [sys.executable, "-m", "tune", "train"]
-    )
-    start = time.perf_counter()
-    r = subprocess.run([*launch, f"recipe={recipe}", *overrides], capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if r.returncode:
-        raise RuntimeError(f"{recipe}: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
-    peak = re.findall(r"peak memory ([\d.]+) GB", r.stderr)
-    return seconds, float(peak[-1]) if peak else None, r.stderr
+    log, seconds = tune_train([f"recipe={recipe}", *overrides], launch=ACCELERATE_2_RANKS if deepspeed else TUNE_TRAIN,
+                              label=recipe)
+    peak = re.findall(r"peak memory ([\d.]+) GB", log)
+    return seconds, float(peak[-1]) if peak else None, log
 
 
 def answers(model, tokenizer, renderer, conversations, new_tokens: int) -> list[tuple[str, bool]]:

@@ -288,9 +288,10 @@ def run_trl_matched_route(a) -> dict:
     with bf16 units), so the ratio compares like with like."""
     import torch
 
+    from tune.models.load import hidden_size
     from tune.precision import resolve_matmul_precision
 
-    torch.set_float32_matmul_precision(resolve_matmul_precision("auto", "fp32"))
+    torch.set_float32_matmul_precision(resolve_matmul_precision("auto", "fp32", hidden_size(a.model)))
     return run_trl_matched(a)
 
 
@@ -346,13 +347,16 @@ def main() -> None:
         return
     import torch
 
+    from tune.models.load import hidden_size
+    from tune.precision import matmul_precision, resolve_matmul_precision
     from tune.train.throughput import cpu_peak_flops, peak_flops
 
-    from tune.precision import matmul_precision, resolve_matmul_precision
+    def peak_for(model: str) -> float:
+        """The peak of the math tune's default uses on ``model`` (bf16 math on a wide model on this CPU)."""
+        peak, _ = peak_flops(None, torch.float32)
+        with matmul_precision(resolve_matmul_precision("auto", "fp32", hidden_size(model))):
+            return peak or cpu_peak_flops(torch.float32)
 
-    peak, _ = peak_flops(None, torch.float32)
-    with matmul_precision(resolve_matmul_precision("auto", "fp32")):  # the peak of the math tune's default uses
-        peak = peak or cpu_peak_flops(torch.float32)
     tmp = tempfile.mkdtemp()
     sharegpt = os.path.join(tmp, "sharegpt_like.json")
     sharegpt_like(sharegpt)
@@ -367,7 +371,7 @@ def main() -> None:
         model = models[c["model"]]()
         data = sharegpt if c["data"] == "sharegpt" else alpaca
         for method in a.method or c["methods"]:
-            summary += run_case(a, f"{case}/{method}", c, model, data, method, peak)
+            summary += run_case(a, f"{case}/{method}", c, model, data, method, peak_for(model))
     print("\n".join(summary))
 
 

@@ -58,16 +58,25 @@ def cpu_bf16_units() -> str | None:
     return None
 
 
-def resolve_matmul_precision(name: str, precision: str) -> str:
+# The narrowest model bf16 math pays on: torch's CPU attention kernel (SDPA, flash) runs its many small blocks
+# through oneDNN under it, each paying oneDNN's setup, which the wider matmuls around it must earn back. The
+# README's demo (2 layers, 110 short examples; benchmarks/demo_learning.py) ran about 1.4x slower with bf16 math at
+# hidden 128 and 1.10x slower at 256, 1.12x faster at 384, 1.36x at 512; SmolLM2 (576): its facts recipe 1.40x faster.
+BF16_MATH_MIN_HIDDEN = 384
+
+
+def resolve_matmul_precision(name: str, precision: str, hidden: int | None = None) -> str:
     """auto: medium (fp32 weights, bf16 math inside matmuls) for fp32 training on a CPU with bf16 units, where it
     paid on SmolLM2 (benchmarks/cpu_precision.py: LoRA 1.42x, full 1.64x, every logged loss over 50 steps equal to
-    fp32's to 4 digits; bf16 autocast was 1.56x/1.74x but its losses moved 2.1%/5.4%); else highest (GPUs keep
-    torch's default: TF32 is the user's choice, trainer.matmul_precision=high). Only fp32 matmuls read it."""
+    fp32's to 4 digits; bf16 autocast was 1.56x/1.74x but its losses moved 2.1%/5.4%), for a model at least
+    BF16_MATH_MIN_HIDDEN wide (``hidden``; None: not known, taken as wide); else highest (GPUs keep torch's
+    default: TF32 is the user's choice, trainer.matmul_precision=high). Only fp32 matmuls read it."""
     import torch
 
     if name != "auto":
         return name
-    if precision == "fp32" and not torch.cuda.is_available() and cpu_bf16_units():
+    wide = hidden is None or hidden >= BF16_MATH_MIN_HIDDEN
+    if precision == "fp32" and wide and not torch.cuda.is_available() and cpu_bf16_units():
         return "medium"
     return "highest"
 

@@ -126,15 +126,29 @@ def load_causal_lm(path: str, torch_dtype=None, trust_remote_code: bool = False,
         ) from None
 
 
-def checkpoint_dtype(path: str) -> str | None:
-    """The dtype a model folder's weights are stored in (config.json's dtype, or torch_dtype before transformers
-    5), as a precision name: bf16 / fp16 / fp32; None when the folder does not say."""
+def _config_json(path: str) -> dict:
+    """A model folder's config.json as a dict; empty when it cannot be read (loading the model says why)."""
     try:
         with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
             config = json.load(f)
     except (OSError, ValueError):
-        return None
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def checkpoint_dtype(path: str) -> str | None:
+    """The dtype a model folder's weights are stored in (config.json's dtype, or torch_dtype before transformers
+    5), as a precision name: bf16 / fp16 / fp32; None when the folder does not say."""
+    config = _config_json(path)
     return precision_name(config.get("dtype") or config.get("torch_dtype") or "")
+
+
+def hidden_size(path: str) -> int | None:
+    """The model's hidden width from its config.json (a multimodal model's text config), before it loads."""
+    config = _config_json(path)
+    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    width = text.get("hidden_size") or text.get("n_embd") or text.get("d_model")
+    return width if isinstance(width, int) else None
 
 
 def describe_source(path: str, given: str | None = None) -> str:

@@ -18,9 +18,16 @@ from ..errors import ConfigError
 from ..extras import BITSANDBYTES, require
 from ..loss import causal_lm_loss, perplexity
 from ..methods import count_parameters, get_method
-from ..models.load import load_model, load_tokenizer, resolve_model_path
+from ..models.load import hidden_size, load_model, load_tokenizer, resolve_model_path
 from ..models.vocab import add_control_tokens, grow_embeddings, set_generation_stops
-from ..precision import cpu_bf16_units, matmul_precision, precision_name, resolve_matmul_precision, resolve_precision
+from ..precision import (
+    BF16_MATH_MIN_HIDDEN,
+    cpu_bf16_units,
+    matmul_precision,
+    precision_name,
+    resolve_matmul_precision,
+    resolve_precision,
+)
 from ..precision import torch_dtype as compute_dtype
 from ..paths import publish_dir
 from ..rundir import RunDir, run_meta, step_of
@@ -215,6 +222,11 @@ def start_line(path: str, weights: str, precision: str, autocast: bool, given: s
                                                "for plain fp32)" if units else "")
     elif precision == "fp32" and matmul == "high":
         compute += " with TF32 matmul math"
+    elif precision == "fp32" and not torch.cuda.is_available() and cpu_bf16_units():
+        width = hidden_size(path)
+        if width is not None and width < BF16_MATH_MIN_HIDDEN:
+            compute += (f" (bf16 matmul math pays from hidden {BF16_MATH_MIN_HIDDEN} on, this model is {width} "
+                        "wide; trainer.matmul_precision=medium for it)")
     return (
         f"tune: model {describe_source(path, given)}: stored {checkpoint_dtype(path) or 'in an unrecorded dtype'}; "
         f"{weights}; {compute}"
@@ -350,7 +362,7 @@ def setup(cfg) -> Setup:
                 log(line)
     if plan.message:
         log(plan.message)
-    matmul = resolve_matmul_precision(cfg.trainer.matmul_precision, precision)
+    matmul = resolve_matmul_precision(cfg.trainer.matmul_precision, precision, hidden_size(model_path))
     return Setup(model_path, precision, output_dir, args, plan.checkpoint, lock, created, matmul)
 
 
