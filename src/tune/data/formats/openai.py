@@ -3,7 +3,6 @@ text parts ({"type": "text", "text"|"value": ...}); a per-message ``weight``/``l
 that assistant turn out of the loss."""
 from __future__ import annotations
 
-
 from ..conversation import Conversation, InvalidConversation, Message, canonical_role, json_text, normalise
 from ._fields import list_field
 
