@@ -124,6 +124,12 @@ def test_refusals_are_one_line_before_loading(runs, tmp_path, monkeypatch):
         export(runs["full"], str(tmp_path / "x"), gguf="q4_k_m")
     with pytest.raises(ConfigError, match="is not one of"):
         compose(None, ["export.gguf=q3"])
+    # the tokenizer's refusals too: a pre-tokenizer llama.cpp does not know (here: made unknown)
+    import tune.exports.gguf_vocab as gguf_vocab
+
+    monkeypatch.setattr(gguf_vocab, "llama_cpp_pre_name", lambda pre_tokenizer: None)
+    with pytest.raises(ConfigError, match=r"^export.gguf: the tokenizer's pre-tokenizer splits text unlike every one"):
+        export(runs["full"], str(tmp_path / "y"), gguf="f16")
 
 
 def test_an_architecture_it_does_not_write_is_named(runs, tmp_path):

@@ -14,8 +14,9 @@ class ExportFormat:
         """Whether this export asks for the format (the merged safetensors folder is always written)."""
         return True
 
-    def check(self, meta, options) -> None:
-        """Refuse, before the model loads, what the format cannot hold (``meta``: the run's RunMeta)."""
+    def check(self, meta, options, tokenizer_dir: str | None = None) -> None:
+        """Refuse, before the model loads, what the format cannot hold (``meta``: the run's RunMeta;
+        ``tokenizer_dir``: the folder the run's tokenizer loads from)."""
 
     def write(self, trained, out: str, options) -> str:
         """Write the format's files into ``out`` (the export folder being built; the merged model in fp32 is

@@ -77,7 +77,7 @@ class GGUF(ExportFormat):
     def wanted(self, options) -> bool:
         return bool(options.gguf)
 
-    def check(self, meta, options) -> None:
+    def check(self, meta, options, tokenizer_dir: str | None = None) -> None:
         import json
 
         with open(os.path.join(meta.base_model, "config.json"), encoding="utf-8") as f:
@@ -96,6 +96,13 @@ class GGUF(ExportFormat):
                               + "; build it: cmake -S llama.cpp -B build && cmake --build build --target "
                               "llama-quantize, then export.llama_cpp=build/bin), or choose f16, bf16, q8_0 or f32, "
                               "which tune writes itself")
+        if tokenizer_dir and os.path.isdir(tokenizer_dir):  # what llama.cpp would tokenise differently
+            from ..models.gguf import gguf_source
+            from ..models.load import load_tokenizer_from
+            from .gguf_vocab import check_tokenizer
+
+            source = gguf_source(meta.base_model) if os.path.isdir(meta.base_model) else None
+            check_tokenizer(load_tokenizer_from(tokenizer_dir, False), pre=(source or {}).get("pre"))
 
     def write(self, trained, out: str, options) -> str:
         kind = str(options.gguf)

@@ -41,12 +41,8 @@ def gguf_vocab(tokenizer, n_vocab: int, control_tokens=(), pre: str | None = Non
     came from), checked against the tokenizer's own splitting."""
     import gguf
 
-    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    spec, sentencepiece, name = check_tokenizer(tokenizer, pre)
     model = spec["model"]
-    if model.get("type") != "BPE":
-        raise ConfigError(f"export.gguf: a {model.get('type')} tokenizer model is not written yet (byte-level BPE and "
-                          "sentencepiece-style BPE are)")
-    sentencepiece = bool(model.get("byte_fallback")) or (spec.get("pre_tokenizer") or {}).get("type") == "Metaspace"
     vocab = tokenizer.get_vocab()  # added tokens included
     by_id = {i: t for t, i in vocab.items()}
     if max(by_id) >= n_vocab:
@@ -76,6 +72,20 @@ def gguf_vocab(tokenizer, n_vocab: int, control_tokens=(), pre: str | None = Non
         prepend = (spec.get("pre_tokenizer") or {}).get("prepend_scheme", "first") != "never"
         normalizer_prepends = "Prepend" in json.dumps(spec.get("normalizer") or {})
         return GGUFVocab("llama", tokens, types, scores=scores, add_space_prefix=prepend or normalizer_prepends)
+    return GGUFVocab("gpt2", tokens, types, pre=name, merges=merges)
+
+
+def check_tokenizer(tokenizer, pre: str | None = None) -> tuple[dict, bool, str | None]:
+    """(tokenizer.json's spec, whether it is sentencepiece-style BPE, llama.cpp's pre-tokenizer name for a
+    byte-level one); refuses, in one line, a tokenizer llama.cpp would read or split differently. `tune export`
+    calls it before the weights load (GGUF.check), gguf_vocab again when it writes."""
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    model = spec["model"]
+    if model.get("type") != "BPE":
+        raise ConfigError(f"export.gguf: a {model.get('type')} tokenizer model is not written yet (byte-level BPE and "
+                          "sentencepiece-style BPE are)")
+    if bool(model.get("byte_fallback")) or (spec.get("pre_tokenizer") or {}).get("type") == "Metaspace":
+        return spec, True, None
     name = llama_cpp_pre_name(tokenizer.backend_tokenizer.pre_tokenizer)
     if pre is not None and name != pre:
         raise ConfigError(f"export.gguf: the model's GGUF file names pre-tokenizer {pre!r}, but its tokenizer "
@@ -83,4 +93,4 @@ def gguf_vocab(tokenizer, n_vocab: int, control_tokens=(), pre: str | None = Non
     if name is None:
         raise ConfigError("export.gguf: the tokenizer's pre-tokenizer splits text unlike every one llama.cpp knows "
                           f"({json.dumps(spec.get('pre_tokenizer'))[:120]}); llama.cpp would tokenise differently")
-    return GGUFVocab("gpt2", tokens, types, pre=name, merges=merges)
+    return spec, False, name

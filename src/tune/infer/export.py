@@ -14,7 +14,7 @@ from ..exports import formats
 from ..extras import require
 from ..outputs import EXPORT_MARKER, check_replaceable_folder
 from ..paths import atomic_dir
-from .load import find_model_dir, load_trained
+from .load import find_model_dir, load_trained, tokenizer_dir
 
 
 def export_model(options, trust_remote_code: bool = False) -> str:
@@ -25,11 +25,11 @@ def export_model(options, trust_remote_code: bool = False) -> str:
         raise ConfigError("out: not set (tune export checkpoint=DIR out=DIR)")
     check_replaceable_folder(out, "out", EXPORT_MARKER, protected=[checkpoint])
     wanted = [fmt for fmt in formats().values() if fmt.wanted(options)]
-    _, meta = find_model_dir(checkpoint)
+    model_dir, meta = find_model_dir(checkpoint)
     for fmt in wanted:
         if fmt.EXTRA:
             require(fmt.EXTRA, f"export.{fmt.name}")
-        fmt.check(meta, options)
+        fmt.check(meta, options, tokenizer_dir(model_dir, meta))
     trained = load_trained(checkpoint, dtype=torch.float32, merge=True, trust_remote_code=trust_remote_code)
     written = {}
     with atomic_dir(out) as tmp:

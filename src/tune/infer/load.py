@@ -90,6 +90,12 @@ def restore_base(meta: RunMeta) -> None:
     meta.base_model = dequantized_folder(gguf, log=lambda m: print(m, file=sys.stderr))
 
 
+def tokenizer_dir(path: str, meta: RunMeta) -> str:
+    """Where a saved run's tokenizer loads from: its model folder ``path`` when the run saved one there (with the
+    template's control tokens), else the base model's."""
+    return path if os.path.isfile(os.path.join(path, "tokenizer_config.json")) else meta.base_model
+
+
 def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_code: bool = False) -> Trained:
     """Model (adapter applied, or merged when merge=True), tokenizer and the training renderer.
 
@@ -107,8 +113,7 @@ def load_trained(checkpoint: str, dtype=None, merge: bool = False, trust_remote_
             "model.trust_remote_code=true if you trust them"
         )
     remote = needs_remote and trust_remote_code
-    tokenizer_dir = path if os.path.isfile(os.path.join(path, "tokenizer_config.json")) else meta.base_model
-    tokenizer = load_tokenizer_from(tokenizer_dir, remote)
+    tokenizer = load_tokenizer_from(tokenizer_dir(path, meta), remote)
     if meta.adapter:
         from peft import PeftModel
 
