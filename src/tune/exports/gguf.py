@@ -96,7 +96,8 @@ class GGUF(ExportFormat):
                               + "; build it: cmake -S llama.cpp -B build && cmake --build build --target "
                               "llama-quantize, then export.llama_cpp=build/bin), or choose f16, bf16, q8_0 or f32, "
                               "which tune writes itself")
-        if tokenizer_dir and os.path.isdir(tokenizer_dir):  # what llama.cpp would tokenise differently
+        remote = bool(meta.config_value("model", "trust_remote_code", default=False))  # load_trained asks first
+        if tokenizer_dir and os.path.isdir(tokenizer_dir) and not remote:  # what llama.cpp would tokenise otherwise
             from ..models.gguf import gguf_source
             from ..models.load import load_tokenizer_from
             from .gguf_vocab import check_tokenizer
