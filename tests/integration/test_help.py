@@ -79,8 +79,9 @@ def test_close_matches_and_named_datasets_say_where_to_get_them():
 
 
 def test_serving_commands_refuse_a_template_they_would_ignore(capsys):
-    code, _, err = run(capsys, "chat", "checkpoint=/somewhere", "template=chatml")
-    assert code == 2 and "uses the template the run was trained with" in err and err.count("\n") == 1
+    for flag in ([], ["--print-config"], ["--help"]):  # the flags compose as the command does
+        code, _, err = run(capsys, "chat", "checkpoint=/somewhere", "template=chatml", *flag)
+        assert code == 2 and "uses the template the run was trained with" in err and err.count("\n") == 1, flag
 
 
 def test_one_command_registry_drives_usage_help_and_short_spellings(capsys):

@@ -3,7 +3,6 @@
 load nothing."""
 from __future__ import annotations
 
-from ..config.compose import command_overrides, compose_command_line
 from ..config.help import command_help, print_config
 
 HELP_FLAGS = ("-h", "--help")
@@ -31,7 +30,10 @@ def split_flags(argv: list[str]) -> tuple[list[str], bool, bool]:
 
 
 def describe(command, overrides: list[str], want_help: bool) -> int:
-    """--help / --print-config for ``command`` (a cli.commands.Command)."""
-    cfg = compose_command_line(command_overrides(command.section, overrides))
+    """--help / --print-config for ``command`` (a cli.commands.Command), composed as the command itself composes
+    (a template= that a command serving a trained model would refuse is refused here too)."""
+    from .commands import compose_cli
+
+    cfg = compose_cli(overrides, command.name)
     print(command_help(command.name, command.reads, cfg) if want_help else print_config(cfg))
     return 0
