@@ -51,6 +51,8 @@ def build_model(folder: str, shape: dict) -> str:
 
 
 def run_tune(a, c) -> dict:
+    from tune_process import logged_rows
+
     from tune import compose, train
 
     lora = (
@@ -82,7 +84,7 @@ def run_tune(a, c) -> dict:
         ],
     )
     r = train(cfg)
-    rows = [json.loads(line) for line in open(os.path.join(r.output_dir, "metrics.jsonl"))]
+    rows = logged_rows(r.output_dir)
     tokens = max(x.get("num_input_tokens_seen", 0) for x in rows)
     return {
         "tokens": tokens,

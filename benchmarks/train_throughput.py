@@ -166,12 +166,14 @@ def tune_overrides(model: str, data: str, data_kind: str, max_length: int, metho
 
 
 def run_tune(a) -> dict:
+    from tune_process import logged_rows
+
     from tune import compose, train
 
     cfg = compose(None, [*tune_overrides(a.model, a.data, a.data_kind, a.max_length, a.method, a.steps, a.batch,
                                          tempfile.mkdtemp()), *a.tune_extra])
     r = train(cfg)
-    rows = [json.loads(line) for line in open(os.path.join(r.output_dir, "metrics.jsonl"))]
+    rows = logged_rows(r.output_dir)
     last = [x for x in rows if "loss" in x][-1]
     tokens = max(x.get("num_input_tokens_seen", 0) for x in rows)
     padding = r.metrics.get("padding_fraction", 0.0)
@@ -369,9 +371,10 @@ def main() -> None:
         c["max_length"] = int(a.max_length or c["max_length"])
         c["batch"] = int(a.batch or c["batch"])
         model = models[c["model"]]()
+        peak = peak_for(model)
         data = sharegpt if c["data"] == "sharegpt" else alpaca
         for method in a.method or c["methods"]:
-            summary += run_case(a, f"{case}/{method}", c, model, data, method, peak_for(model))
+            summary += run_case(a, f"{case}/{method}", c, model, data, method, peak)
     print("\n".join(summary))
 
 

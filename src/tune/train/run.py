@@ -222,7 +222,7 @@ def start_line(path: str, weights: str, precision: str, autocast: bool, given: s
                                                "for plain fp32)" if units else "")
     elif precision == "fp32" and matmul == "high":
         compute += " with TF32 matmul math"
-    elif precision == "fp32" and not torch.cuda.is_available() and cpu_bf16_units():
+    elif precision == "fp32" and resolve_matmul_precision("auto", precision) == "medium":  # only the width said no
         width = hidden_size(path)
         if width is not None and width < BF16_MATH_MIN_HIDDEN:
             compute += (f" (bf16 matmul math pays from hidden {BF16_MATH_MIN_HIDDEN} on, this model is {width} "
